@@ -1,0 +1,4 @@
+export { z } from './zod';
+export * from './api';
+export * from './health';
+export * from './jobs';

@@ -1,0 +1,1 @@
+export { AppError, ConflictError, ErrorCodes, NotFoundError, UnavailableError, ValidationError } from './app-error';

@@ -1,0 +1,3 @@
+export { errorMiddleware, notFoundHandler, sendError } from './error.middleware';
+export { describeListenError, listen, type RunningServer } from './http-server';
+export { requestIdMiddleware } from './request-id.middleware';

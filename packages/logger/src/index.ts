@@ -1,0 +1,3 @@
+export { createLogger, type Logger, type LoggerOptions } from './create-logger';
+export { maskPhone, redact } from './mask';
+export { RequestContext, type LogContext } from './request-context';
