@@ -118,6 +118,7 @@ export const envVars = {
   MOCK_JITTER_MS: int(0).default(0).describe('Mock: random extra latency up to this, in ms.'),
   MOCK_FAILURE_RATE: ratio().default(0).describe('Mock: probability (0..1) of a random 500 in up and flaky modes.'),
   MOCK_MODE: z.enum(['up', 'down', 'flaky', 'slow', 'timeout', 'reject']).default('up').describe('Mock: starting mode.'),
+  MOCK_SLOW_MS: int(0).default(3000).describe('Mock: how long the slow mode waits before answering, in ms (meant to outlast the client timeout).'),
 } as const;
 
 export type EnvVarName = keyof typeof envVars;
