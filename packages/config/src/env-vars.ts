@@ -90,6 +90,9 @@ export const envVars = {
   CORS_ORIGINS: list().default([]).describe('Comma-separated origins allowed by CORS; empty allows none.'),
   SWEEP_INTERVAL_MS: int(100).default(5000).describe('How often the gateway re-enqueues pending requests that have no job, in ms.'),
   SWEEP_AFTER_MS: int(100).default(10000).describe('Age after which a pending request without a job is re-enqueued, in ms.'),
+  DIRECT_SEND_MAX_WAIT_MS: int(0, 60000)
+    .default(2000)
+    .describe('How long a direct send (POST /api/sms/providerN) waits for rate-limit room before answering 429, in ms.'),
 
   // --- dispatcher ---
   DISPATCHER_PORT: int(0, 65535).default(8090).describe('Port of the dispatcher health and metrics server (0 picks a free one).'),
