@@ -1,0 +1,147 @@
+/**
+ * The limiter's one write path, run atomically in Redis so every dispatcher replica shares it.
+ *
+ * For up to `want` sends it: trims each sliding-window log to the last `W` ms (Redis TIME, one clock
+ * for all replicas), picks a provider by smooth weighted round-robin among the eligible ones (not
+ * excluded, not backing off, probe tokens left if probing, room in its window), checks the global
+ * window, and records the reservation in both logs. Nothing is recorded unless both have room, so
+ * no provider and no 1-second interval can ever see more than its limit of reservations.
+ *
+ * KEYS: globalWindow, wrrState, distributionCounts, then per provider: window, backoff, probeTokens
+ * ARGV: windowMs, globalLimit, providerCount, want, memberTag, then per provider: id, limit, weight, mode(a|p|x)
+ * Returns: { waitMs, id1, id2, ... } where waitMs is '0' when all `want` were granted, the ms until room
+ * may open otherwise, or '-1' when no provider is a candidate at all (all excluded or out of probes).
+ */
+export const ACQUIRE_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local W = tonumber(ARGV[1])
+local G = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local want = tonumber(ARGV[4])
+local tag = ARGV[5]
+local cutoff = now - W
+
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', cutoff)
+local gcount = redis.call('ZCARD', KEYS[1])
+
+local ids, limits, weights, modes, counts, backoff, probes = {}, {}, {}, {}, {}, {}, {}
+for i = 1, n do
+  local a = 6 + 4 * (i - 1)
+  ids[i] = ARGV[a]
+  limits[i] = tonumber(ARGV[a + 1])
+  weights[i] = tonumber(ARGV[a + 2])
+  modes[i] = ARGV[a + 3]
+  local k = 4 + 3 * (i - 1)
+  redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', cutoff)
+  counts[i] = redis.call('ZCARD', KEYS[k])
+  backoff[i] = redis.call('PTTL', KEYS[k + 1])
+  if modes[i] == 'p' then
+    probes[i] = tonumber(redis.call('GET', KEYS[k + 2]) or '0')
+  else
+    probes[i] = 1
+  end
+end
+
+local cw = redis.call('HMGET', KEYS[2], unpack(ids))
+for i = 1, n do cw[i] = tonumber(cw[i] or '0') end
+
+local function candidate(i)
+  return modes[i] ~= 'x' and probes[i] > 0
+end
+local function eligible(i)
+  return candidate(i) and backoff[i] <= 0 and counts[i] < limits[i]
+end
+
+local granted = {}
+for g = 1, want do
+  if gcount >= G then break end
+  local total, best = 0, nil
+  for i = 1, n do
+    if eligible(i) then
+      cw[i] = cw[i] + weights[i]
+      total = total + weights[i]
+      if best == nil or cw[i] > cw[best] then best = i end
+    end
+  end
+  if best == nil then break end
+  cw[best] = cw[best] - total
+  local member = tag .. ':' .. g
+  local k = 4 + 3 * (best - 1)
+  redis.call('ZADD', KEYS[k], now, member)
+  redis.call('ZADD', KEYS[1], now, member)
+  counts[best] = counts[best] + 1
+  gcount = gcount + 1
+  if modes[best] == 'p' then
+    redis.call('DECR', KEYS[k + 2])
+    probes[best] = probes[best] - 1
+  end
+  redis.call('HINCRBY', KEYS[3], ids[best], 1)
+  granted[#granted + 1] = ids[best]
+end
+
+if #granted > 0 then
+  local flat = {}
+  for i = 1, n do
+    flat[#flat + 1] = ids[i]
+    flat[#flat + 1] = tostring(cw[i])
+  end
+  redis.call('HSET', KEYS[2], unpack(flat))
+  local ttl = math.ceil(W) + 1000
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  for i = 1, n do redis.call('PEXPIRE', KEYS[4 + 3 * (i - 1)], ttl) end
+end
+
+if #granted == want then
+  return { '0', unpack(granted) }
+end
+
+-- When could the next send go? The earliest moment any candidate provider has room, and not
+-- before the global window has room.
+local wait = nil
+for i = 1, n do
+  if candidate(i) then
+    local w = 0
+    if backoff[i] > 0 then w = backoff[i] end
+    if counts[i] >= limits[i] then
+      local idx = counts[i] - limits[i]
+      local oldest = redis.call('ZRANGE', KEYS[4 + 3 * (i - 1)], idx, idx, 'WITHSCORES')
+      local open = tonumber(oldest[2]) + W - now
+      if open > w then w = open end
+    end
+    if wait == nil or w < wait then wait = w end
+  end
+end
+if wait == nil then
+  return { '-1', unpack(granted) }
+end
+if gcount >= G then
+  local idx = gcount - G
+  local oldest = redis.call('ZRANGE', KEYS[1], idx, idx, 'WITHSCORES')
+  local open = tonumber(oldest[2]) + W - now
+  if open > wait then wait = open end
+end
+if wait < 0 then wait = 0 end
+return { tostring(wait), unpack(granted) }
+`;
+
+/**
+ * Read-only view of the same windows: counts in (now - W, now], back-off and probe tokens.
+ * KEYS: globalWindow, then per provider: window, backoff, probeTokens. ARGV: windowMs, providerCount.
+ * Returns { globalCount, c1, backoff1, probes1, c2, ... } (probes -1 when the key is absent).
+ */
+export const SNAPSHOT_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local cutoff = now - tonumber(ARGV[1])
+local out = { redis.call('ZCOUNT', KEYS[1], '(' .. cutoff, '+inf') }
+for i = 1, tonumber(ARGV[2]) do
+  local k = 2 + 3 * (i - 1)
+  out[#out + 1] = redis.call('ZCOUNT', KEYS[k], '(' .. cutoff, '+inf')
+  local p = redis.call('PTTL', KEYS[k + 1])
+  if p < 0 then p = 0 end
+  out[#out + 1] = p
+  out[#out + 1] = tonumber(redis.call('GET', KEYS[k + 2]) or '-1')
+end
+return out
+`;

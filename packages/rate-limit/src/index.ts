@@ -1,0 +1,2 @@
+export { SharedRateLimiter, type SharedRateLimiterOptions } from './shared-rate-limiter';
+export type * from './types';

@@ -1,0 +1,182 @@
+import Redis from 'ioredis';
+import { createLogger } from '@twillow/logger';
+import { redisKeys, type RedisKeys } from '@twillow/redis';
+import { testRedisUrl, uniquePrefix } from '@twillow/testing';
+import { SharedRateLimiter, type ProviderLimit } from '../src';
+
+const logger = createLogger({ service: 'rate-limit-test', version: 'test', level: 'error' });
+
+function providers(limits: number[], weights = limits.map(() => 1)): ProviderLimit[] {
+  return limits.map((ratePerSecond, i) => ({ id: `provider${i + 1}`, ratePerSecond, weight: weights[i] }));
+}
+
+/** Most events in any window of `windowMs`, for timestamps sorted ascending. */
+function maxInAnyWindow(times: number[], windowMs = 1000): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  let start = 0;
+  for (let end = 0; end < sorted.length; end++) {
+    while (sorted[end] - sorted[start] >= windowMs) start++;
+    best = Math.max(best, end - start + 1);
+  }
+  return best;
+}
+
+async function scriptCalls(redis: Redis): Promise<number> {
+  const info = await redis.info('commandstats');
+  return [...info.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+}
+
+describe('SharedRateLimiter', () => {
+  let keys: RedisKeys;
+  const clients: Redis[] = [];
+  const limiters: SharedRateLimiter[] = [];
+
+  function limiter(limits: number[], total: number, extra: { weights?: number[]; marginMs?: number } = {}): SharedRateLimiter {
+    const redis = new Redis(testRedisUrl());
+    clients.push(redis);
+    const l = new SharedRateLimiter(
+      { redis, keys, logger },
+      { providers: providers(limits, extra.weights), totalPerSecond: total, marginMs: extra.marginMs ?? 20 },
+    );
+    limiters.push(l);
+    return l;
+  }
+
+  beforeEach(() => {
+    keys = redisKeys(uniquePrefix('rl'));
+  });
+
+  afterEach(async () => {
+    for (const l of limiters.splice(0)) l.close();
+    const cleanup = clients[0];
+    if (cleanup) {
+      const found = await cleanup.keys(`*${keys.globalWindow.split('}')[0]}*`);
+      if (found.length) await cleanup.del(...found);
+    }
+    await Promise.all(clients.splice(0).map((c) => c.quit()));
+  });
+
+  it('never grants more than a provider limit in any 1-second interval across three replicas', async () => {
+    const replicas = [limiter([20, 20, 20], 1000), limiter([20, 20, 20], 1000), limiter([20, 20, 20], 1000)];
+    const grants: Record<string, number[]> = { provider1: [], provider2: [], provider3: [] };
+    await Promise.all(
+      Array.from({ length: 150 }, async (_, i) => {
+        const r = await replicas[i % 3].acquire();
+        if (r.kind !== 'granted') throw new Error(`unexpected ${r.kind}`);
+        grants[r.provider].push(performance.now());
+      }),
+    );
+    for (const times of Object.values(grants)) {
+      expect(times.length).toBe(50);
+      expect(maxInAnyWindow(times)).toBeLessThanOrEqual(20);
+    }
+  });
+
+  it('holds the global limit below the sum of the provider limits', async () => {
+    const replicas = [limiter([50, 50, 50], 30), limiter([50, 50, 50], 30)];
+    const times: number[] = [];
+    await Promise.all(
+      Array.from({ length: 75 }, async (_, i) => {
+        const r = await replicas[i % 2].acquire();
+        expect(r.kind).toBe('granted');
+        times.push(performance.now());
+      }),
+    );
+    expect(maxInAnyWindow(times)).toBeLessThanOrEqual(30);
+  });
+
+  it('shares sends by weight 2/1/1 exactly when every provider has room', async () => {
+    const l = limiter([1000, 1000, 1000], 3000, { weights: [2, 1, 1] });
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < 400; i++) {
+      const r = await l.acquire();
+      if (r.kind === 'granted') counts[r.provider] = (counts[r.provider] ?? 0) + 1;
+    }
+    expect(counts).toEqual({ provider1: 200, provider2: 100, provider3: 100 });
+    const dist = await l.distribution();
+    expect(dist.counts).toEqual(counts);
+    expect(dist.shares.provider1).toBeCloseTo(0.5);
+  });
+
+  it('skips excluded providers and answers none-available when every provider is excluded', async () => {
+    const l = limiter([100, 100, 100], 300);
+    const seen = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const r = await l.acquire({ modes: { provider2: 'excluded' } });
+      if (r.kind === 'granted') seen.add(r.provider);
+    }
+    expect([...seen].sort()).toEqual(['provider1', 'provider3']);
+    const none = await l.acquire({ modes: { provider1: 'excluded', provider2: 'excluded', provider3: 'excluded' } });
+    expect(none).toEqual({ kind: 'none-available' });
+  });
+
+  it('lets a probing provider through only while its probe tokens last', async () => {
+    const l = limiter([100, 100, 100], 300);
+    const redis = clients[0];
+    await redis.set(keys.probeTokens('provider1'), '2');
+    const only = async () => l.acquire({ only: 'provider1', modes: { provider1: 'probing' } });
+    expect((await only()).kind).toBe('granted');
+    expect((await only()).kind).toBe('granted');
+    expect(await only()).toEqual({ kind: 'none-available' });
+    expect(await redis.get(keys.probeTokens('provider1'))).toBe('0');
+  });
+
+  it('makes a caller wait until room opens, without polling Redis for every waiter', async () => {
+    const l = limiter([5], 100);
+    const before = await scriptCalls(clients[0]);
+    const started = performance.now();
+    const results = await Promise.all(Array.from({ length: 15 }, () => l.acquire()));
+    const elapsed = performance.now() - started;
+    expect(results.every((r) => r.kind === 'granted')).toBe(true);
+    // 15 sends at 5 per window need two full windows of waiting.
+    expect(elapsed).toBeGreaterThanOrEqual(2000);
+    const calls = (await scriptCalls(clients[0])) - before;
+    expect(calls).toBeLessThanOrEqual(15);
+  });
+
+  it('answers no-room with the time room opens when maxWaitMs is shorter than the wait', async () => {
+    const l = limiter([2], 100);
+    await l.acquire();
+    await l.acquire();
+    const r = await l.acquire({ maxWaitMs: 50 });
+    expect(r.kind).toBe('no-room');
+    if (r.kind === 'no-room') {
+      expect(r.retryAfterMs).toBeGreaterThan(50);
+      expect(r.retryAfterMs).toBeLessThanOrEqual(1020);
+    }
+  });
+
+  it('keeps a provider that asked for back-off out of rotation until it ends', async () => {
+    const l = limiter([100, 100], 200);
+    await l.backoff('provider1', 300);
+    const first = await Promise.all(Array.from({ length: 6 }, () => l.acquire()));
+    expect(first.map((r) => (r.kind === 'granted' ? r.provider : r.kind))).toEqual(Array(6).fill('provider2'));
+    const snap = await l.snapshot();
+    expect(snap.providers.provider1.backoffMs).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 350));
+    const after = await l.acquire({ only: 'provider1' });
+    expect(after.kind).toBe('granted');
+  });
+
+  it('reads counts and flags without consuming room', async () => {
+    const l = limiter([3, 3], 10);
+    await l.acquire({ only: 'provider1' });
+    await l.acquire({ only: 'provider1' });
+    await l.acquire({ only: 'provider1' });
+    const a = await l.snapshot();
+    const b = await l.snapshot();
+    expect(a.providers.provider1).toMatchObject({ count: 3, limit: 3, limited: true });
+    expect(b.providers.provider1.count).toBe(3);
+    expect(a.global).toMatchObject({ count: 3, limit: 10, limited: false });
+    expect(a.providers.provider2).toMatchObject({ count: 0, limited: false });
+  });
+
+  it('rejects pending waits on close', async () => {
+    const l = limiter([1], 10);
+    await l.acquire();
+    const pending = l.acquire();
+    l.close();
+    await expect(pending).rejects.toThrow('rate limiter closed');
+  });
+});
