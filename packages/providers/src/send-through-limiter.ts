@@ -1,0 +1,93 @@
+import type { ProviderSettings } from '@twillow/config';
+import type { OutcomeEvent, ProviderSendBody } from '@twillow/contracts';
+import type { Logger } from '@twillow/logger';
+import type { AcquireRequest, AcquireResult } from '@twillow/rate-limit';
+import type { SendOptions } from './provider.client';
+import type { SendResult } from './send-result';
+
+/** Back-off after a 429 without a usable Retry-After, in ms. */
+export const DEFAULT_THROTTLE_BACKOFF_MS = 1000;
+/** Longest back-off a provider's Retry-After can impose, in ms (a bad header must not park a provider for hours). */
+export const MAX_THROTTLE_BACKOFF_MS = 60_000;
+
+/** The part of SharedRateLimiter a send needs. */
+export interface SlotLimiter {
+  acquire(req: AcquireRequest): Promise<AcquireResult>;
+  backoff(provider: string, ms: number): Promise<void>;
+}
+
+/** The part of ProviderClient a send needs. */
+export interface ProviderSender {
+  send(provider: Pick<ProviderSettings, 'id' | 'url'>, body: ProviderSendBody, opts?: SendOptions): Promise<SendResult>;
+}
+
+/** Where outcome events go (OutcomePublisher in @twillow/redis). */
+export interface OutcomeSink {
+  publish(event: OutcomeEvent): Promise<void>;
+}
+
+export interface SendThroughLimiterDeps {
+  limiter: SlotLimiter;
+  client: ProviderSender;
+  providers: readonly Pick<ProviderSettings, 'id' | 'url'>[];
+  outcomes: OutcomeSink;
+  logger: Logger;
+}
+
+export interface SendThroughLimiterInput {
+  body: ProviderSendBody;
+  requestId?: string;
+  /** Passed to the limiter: modes, `only` (direct sends), maxWaitMs, signal. */
+  acquire: AcquireRequest;
+  /**
+   * Called once a slot is granted, right before the request goes out; returning false cancels the
+   * send (the dispatcher checks that it still holds the message's lease). The slot stays spent.
+   */
+  beforeSend?: (provider: string) => Promise<boolean>;
+}
+
+export type LimitedSend =
+  /** The provider answered (any status) or the request failed on the network; see `result.kind`. */
+  | { kind: 'answered'; provider: ProviderSettings['id']; result: SendResult; waitedMs: number }
+  /** Every candidate provider is excluded or out of probe tokens. */
+  | { kind: 'none-available' }
+  /** `acquire.maxWaitMs` passed without room. */
+  | { kind: 'no-room'; retryAfterMs: number }
+  /** `beforeSend` declined; nothing was sent. */
+  | { kind: 'cancelled'; provider: string };
+
+/**
+ * One send under the shared limits: reserve a slot, POST, back the provider off after a 429, and
+ * publish the outcome for the health monitor. Used by the dispatcher for every attempt and by the
+ * gateway's direct-send endpoints (with `acquire.only`). Never retries; the caller decides.
+ * Rejects only when the limiter does (closed, aborted by `acquire.signal`, Redis away).
+ */
+export async function sendThroughLimiter(deps: SendThroughLimiterDeps, input: SendThroughLimiterInput): Promise<LimitedSend> {
+  const slot = await deps.limiter.acquire(input.acquire);
+  if (slot.kind === 'none-available') return slot;
+  if (slot.kind === 'no-room') return slot;
+  const provider = deps.providers.find((p) => p.id === slot.provider);
+  if (!provider) throw new Error(`rate limiter granted unknown provider "${slot.provider}"`);
+  if (input.beforeSend && !(await input.beforeSend(provider.id))) return { kind: 'cancelled', provider: provider.id };
+
+  const result = await deps.client.send(provider, input.body, { requestId: input.requestId });
+
+  const followUps: Promise<void>[] = [
+    deps.outcomes
+      .publish({ provider: provider.id, kind: result.kind, latency_ms: result.latencyMs, at: Date.now(), message_id: input.body.message_id })
+      .catch((err: unknown) => {
+        // Health is advisory: a lost outcome must not fail a send that happened.
+        deps.logger.warn('could not publish a send outcome', { provider: provider.id, error: (err as Error).message });
+      }),
+  ];
+  if (result.kind === 'throttled') {
+    const ms = Math.min(result.retryAfterMs ?? DEFAULT_THROTTLE_BACKOFF_MS, MAX_THROTTLE_BACKOFF_MS);
+    followUps.push(
+      deps.limiter.backoff(provider.id, Math.max(1, ms)).catch((err: unknown) => {
+        deps.logger.warn('could not store a provider back-off', { provider: provider.id, backoff_ms: ms, error: (err as Error).message });
+      }),
+    );
+  }
+  await Promise.all(followUps);
+  return { kind: 'answered', provider: provider.id, result, waitedMs: slot.waitedMs };
+}
