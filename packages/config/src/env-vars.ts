@@ -100,6 +100,9 @@ export const envVars = {
   MAX_ATTEMPTS: int(1, 50).default(5).describe('Send attempts per message before it is failed.'),
   RETRY_BASE_DELAY_MS: int(1).default(200).describe('Base of the exponential retry backoff, in ms (jitter added).'),
   NO_PROVIDER_DELAY_MS: int(10).default(1000).describe('How long a job waits when no provider is available, in ms.'),
+  DISPATCHER_LOCK_MS: int(1000, 600000)
+    .default(5000)
+    .describe('BullMQ job lock of a dispatcher, in ms; jobs of a killed replica are taken over after about 1.5x this.'),
 
   // --- health monitor ---
   HEALTH_MONITOR_PORT: int(0, 65535).default(8080).describe('Port of the health monitor status page, API and dashboard.'),
