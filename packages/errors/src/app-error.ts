@@ -75,6 +75,8 @@ export const ErrorCodes = {
   globalRateLimited: 'RATE_LIMIT.GLOBAL_EXCEEDED',
   redisUnavailable: 'DEPENDENCY.REDIS_UNAVAILABLE',
   databaseUnavailable: 'DEPENDENCY.DATABASE_UNAVAILABLE',
+  dbUniqueViolation: 'DB.UNIQUE_VIOLATION',
+  dbNotMigrated: 'DB.NOT_MIGRATED',
   unauthorized: 'AUTH.UNAUTHORIZED',
   forbidden: 'AUTH.FORBIDDEN',
   shuttingDown: 'SERVICE.SHUTTING_DOWN',

@@ -1,0 +1,325 @@
+import { ErrorCodes, ValidationError } from '@twillow/errors';
+import type BetterSqlite3 from 'better-sqlite3';
+import { Prisma, type PrismaClient } from './generated/prisma/client';
+import { toDbError, translateDbError, UNIQUE_FIELDS } from './db-error.translate';
+import { UniqueViolationError } from './db.errors';
+import { sqliteTimestamp } from './migrate-database';
+import { SerialQueue } from './serial-queue';
+import type {
+  ListRequestsFilter,
+  MessageStatus,
+  NewSmsRequest,
+  NewSmsResponse,
+  SmsRepository,
+  SmsRequestRow,
+  SmsResponseRow,
+} from './sms.repository';
+
+/** Upper bound of list(limit); larger limits are clamped. */
+export const MAX_LIST_LIMIT = 1000;
+/** Rows per INSERT statement; keeps the bound parameters (12 per row) far below SQLite's 32766. */
+const ROWS_PER_STATEMENT = 1000;
+const TERMINAL: MessageStatus[] = ['sent', 'failed'];
+const STATUSES: MessageStatus[] = ['pending', 'processing', 'sent', 'failed'];
+
+type RequestRecord = Prisma.SmsRequestGetPayload<object>;
+type ResponseRecord = Prisma.SmsResponseGetPayload<object>;
+
+/** Outcome of insertPending: requests whose idempotency key was already taken were not stored. */
+export interface InsertPendingResult {
+  /** ids of the given requests that were NOT inserted because their idempotencyKey exists. */
+  idempotencyConflicts: string[];
+}
+
+/**
+ * SmsRepository on Prisma. Every method returns plain objects of the contract types; Prisma's
+ * types and errors stay inside (unique violations surface as UniqueViolationError, DB.UNIQUE_VIOLATION).
+ * All operations of one client run one at a time through `queue` (see SerialQueue for why).
+ */
+export interface PrismaSmsRepositoryOptions {
+  /** Shared by everything that uses this client's connection. Default: a queue of its own. */
+  queue?: SerialQueue;
+  /**
+   * The client's own better-sqlite3 connection (see ConnectionCapturingAdapter). When given,
+   * insertPending runs prepared statements on it; otherwise it goes through Prisma raw SQL.
+   */
+  connection?: BetterSqlite3.Database | null;
+}
+
+const INSERT_COLUMNS =
+  '"id", "phone", "phone_normalized", "text", "encoding", "segments", "status", "attempts", "idempotency_key", "request_hash", "request_id", "created_at", "updated_at"';
+
+export class PrismaSmsRepository implements SmsRepository {
+  private closed: Promise<void> | null = null;
+  private readonly queue: SerialQueue;
+  private readonly insertDirect: ((requests: NewSmsRequest[], now: string) => string[]) | null;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    options: PrismaSmsRepositoryOptions = {},
+  ) {
+    this.queue = options.queue ?? new SerialQueue();
+    this.insertDirect = options.connection ? directInserter(options.connection) : null;
+  }
+
+  /** True when insertPending uses the connection's prepared statements (the fast path). */
+  get usesDirectInsert(): boolean {
+    return this.insertDirect !== null;
+  }
+
+  /** Inserts pending requests in one transaction; a reused idempotency key fails the whole call. */
+  async createMany(requests: NewSmsRequest[]): Promise<void> {
+    const { idempotencyConflicts } = await this.insertPending(requests);
+    if (idempotencyConflicts.length > 0) throw new UniqueViolationError(UNIQUE_FIELDS.idempotencyKey);
+  }
+
+  /**
+   * The ingest hot path (used by GroupCommitWriter): one multi-row INSERT per batch (chunks of
+   * ROWS_PER_STATEMENT inside one transaction). A request whose idempotency key already exists
+   * (in the table or earlier in the same batch) is skipped and reported instead of failing the
+   * batch, so one client's reused key never fails the other clients' requests.
+   * Raw SQL because Prisma's createMany cannot skip-and-report conflicts on SQLite and costs
+   * several times more per row; the statement is portable (same text on PostgreSQL).
+   */
+  async insertPending(requests: NewSmsRequest[]): Promise<InsertPendingResult> {
+    if (requests.length === 0) return { idempotencyConflicts: [] };
+    const direct = this.insertDirect;
+    if (direct) {
+      // Synchronous from BEGIN to COMMIT, and queued behind any Prisma transaction in flight.
+      const idempotencyConflicts = await this.queue.run(async () => {
+        try {
+          return direct(requests, sqliteTimestamp(new Date()));
+        } catch (err) {
+          throw toDbError(err);
+        }
+      });
+      return { idempotencyConflicts };
+    }
+    const now = new Date();
+    const statements: Prisma.PrismaPromise<{ id: string }[]>[] = [];
+    for (let i = 0; i < requests.length; i += ROWS_PER_STATEMENT) {
+      const values = requests.slice(i, i + ROWS_PER_STATEMENT).map(
+        (r) =>
+          Prisma.sql`(${r.id}, ${r.phone}, ${r.phoneNormalized}, ${r.text}, ${r.encoding}, ${r.segments}, 'pending', 0, ${
+            r.idempotencyKey ?? null
+          }, ${r.requestHash ?? null}, ${r.requestId ?? null}, ${now}, ${now})`,
+      );
+      statements.push(
+        this.prisma.$queryRaw<{ id: string }[]>`INSERT INTO "sms_requests" (${Prisma.raw(INSERT_COLUMNS)}) VALUES ${Prisma.join(
+          values,
+        )} ON CONFLICT ("idempotency_key") DO NOTHING RETURNING "id"`,
+      );
+    }
+    const results = await this.queue.run(() =>
+      translateDbError(statements.length === 1 ? statements[0] : this.prisma.$transaction(statements).then((r) => r.flat())),
+    );
+    if (results.length === requests.length) return { idempotencyConflicts: [] };
+    const inserted = new Set(results.map((r) => r.id));
+    return { idempotencyConflicts: requests.filter((r) => !inserted.has(r.id)).map((r) => r.id) };
+  }
+
+  async findById(id: string): Promise<SmsRequestRow | null> {
+    const row = await this.queue.run(() => this.prisma.smsRequest.findUnique({ where: { id } }));
+    return row ? toRequestRow(row) : null;
+  }
+
+  async findWithResponses(id: string): Promise<(SmsRequestRow & { responses: SmsResponseRow[] }) | null> {
+    const row = await this.queue.run(() =>
+      this.prisma.smsRequest.findUnique({ where: { id }, include: { responses: { orderBy: { id: 'asc' } } } }),
+    );
+    return row ? { ...toRequestRow(row), responses: row.responses.map(toResponseRow) } : null;
+  }
+
+  async findByIdempotencyKey(key: string): Promise<SmsRequestRow | null> {
+    const row = await this.queue.run(() => this.prisma.smsRequest.findUnique({ where: { idempotencyKey: key } }));
+    return row ? toRequestRow(row) : null;
+  }
+
+  /** Newest first (createdAt desc, id desc); `limit` is clamped to 1..MAX_LIST_LIMIT. */
+  async list(filter: ListRequestsFilter): Promise<{ rows: SmsRequestRow[]; nextCursor: string | null }> {
+    const limit = Math.min(MAX_LIST_LIMIT, Math.max(1, Math.floor(Number(filter.limit) || 1)));
+    const after = filter.cursor ? decodeCursor(filter.cursor) : null;
+    const where: Prisma.SmsRequestWhereInput = {};
+    if (filter.status) where.status = filter.status;
+    if (after) {
+      where.OR = [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }];
+    }
+    const found = await this.queue.run(() =>
+      this.prisma.smsRequest.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: limit + 1 }),
+    );
+    const rows = found.slice(0, limit).map(toRequestRow);
+    const last = rows.at(-1);
+    return { rows, nextCursor: found.length > limit && last ? encodeCursor(last) : null };
+  }
+
+  /**
+   * Stores the provider answer and updates the request in one transaction. A request that is
+   * already terminal (sent/failed) keeps its state: a late failure after `sent` is stored as a
+   * response but changes nothing on the request.
+   */
+  async recordAttempt(
+    response: NewSmsResponse,
+    update: { status: MessageStatus; provider?: string | null; lastError?: string | null },
+  ): Promise<void> {
+    const data: Prisma.SmsRequestUpdateManyMutationInput = { status: update.status, attempts: { increment: 1 } };
+    if (update.provider !== undefined) data.provider = update.provider;
+    if (update.lastError !== undefined) data.lastError = update.lastError;
+    await this.queue.run(() =>
+      translateDbError(
+        this.prisma.$transaction([
+          this.prisma.smsResponse.create({
+            data: {
+              requestId: response.requestId,
+              provider: response.provider,
+              attempt: response.attempt,
+              statusCode: response.statusCode,
+              body: response.body,
+              latencyMs: Math.round(response.latencyMs),
+              outcome: response.outcome,
+              error: response.error,
+            },
+          }),
+          this.prisma.smsRequest.updateMany({ where: { id: response.requestId, status: { notIn: TERMINAL } }, data }),
+        ]),
+      ),
+    );
+  }
+
+  async setStatus(id: string, status: MessageStatus, lastError?: string | null): Promise<boolean> {
+    const data: Prisma.SmsRequestUpdateManyMutationInput = { status };
+    if (lastError !== undefined) data.lastError = lastError;
+    const { count } = await this.queue.run(() =>
+      this.prisma.smsRequest.updateMany({ where: { id, status: { notIn: TERMINAL } }, data }),
+    );
+    return count > 0;
+  }
+
+  async findStalePending(olderThan: Date, limit: number): Promise<SmsRequestRow[]> {
+    const rows = await this.queue.run(() =>
+      this.prisma.smsRequest.findMany({
+        where: { status: 'pending', createdAt: { lt: olderThan } },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        take: Math.max(1, Math.floor(limit)),
+      }),
+    );
+    return rows.map(toRequestRow);
+  }
+
+  /**
+   * Requests in `processing` whose last change is older than `updatedBefore`, oldest first: a
+   * dispatcher died mid-send. (Addition to the contract, for the recovery sweeper.)
+   */
+  async findStaleProcessing(updatedBefore: Date, limit: number): Promise<SmsRequestRow[]> {
+    const rows = await this.queue.run(() =>
+      this.prisma.smsRequest.findMany({
+        where: { status: 'processing', updatedAt: { lt: updatedBefore } },
+        orderBy: [{ updatedAt: 'asc' }, { id: 'asc' }],
+        take: Math.max(1, Math.floor(limit)),
+      }),
+    );
+    return rows.map(toRequestRow);
+  }
+
+  async countByStatus(): Promise<Record<MessageStatus, number>> {
+    const groups = await this.queue.run(() =>
+      this.prisma.smsRequest.groupBy({ by: ['status'], _count: { _all: true } }),
+    );
+    const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<MessageStatus, number>;
+    for (const g of groups) if (g.status in counts) counts[g.status as MessageStatus] = g._count._all;
+    return counts;
+  }
+
+  async ping(): Promise<void> {
+    await this.queue.run(() => this.prisma.$queryRaw`SELECT 1`);
+  }
+
+  /** Disconnects the client after the queued operations settle; idempotent. */
+  close(): Promise<void> {
+    this.closed ??= this.queue.idle().then(() => this.prisma.$disconnect());
+    return this.closed;
+  }
+}
+
+/**
+ * One prepared single-row INSERT run per request inside one IMMEDIATE transaction; returns the ids
+ * skipped because their idempotency key exists. Same SQL and timestamp format as the Prisma path.
+ */
+function directInserter(connection: BetterSqlite3.Database): (requests: NewSmsRequest[], now: string) => string[] {
+  const insert = connection.prepare(
+    `INSERT INTO "sms_requests" (${INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?) ON CONFLICT ("idempotency_key") DO NOTHING`,
+  );
+  const insertAll = connection.transaction((requests: NewSmsRequest[], now: string): string[] => {
+    const conflicts: string[] = [];
+    for (const r of requests) {
+      const { changes } = insert.run(
+        r.id,
+        r.phone,
+        r.phoneNormalized,
+        r.text,
+        r.encoding,
+        r.segments,
+        r.idempotencyKey ?? null,
+        r.requestHash ?? null,
+        r.requestId ?? null,
+        now,
+        now,
+      );
+      if (changes === 0) conflicts.push(r.id);
+    }
+    return conflicts;
+  });
+  return (requests, now) => insertAll.immediate(requests, now);
+}
+
+function toRequestRow(r: RequestRecord): SmsRequestRow {
+  return {
+    id: r.id,
+    phone: r.phone,
+    phoneNormalized: r.phoneNormalized,
+    text: r.text,
+    encoding: r.encoding as SmsRequestRow['encoding'],
+    segments: r.segments,
+    status: r.status as MessageStatus,
+    attempts: r.attempts,
+    provider: r.provider,
+    lastError: r.lastError,
+    idempotencyKey: r.idempotencyKey,
+    requestHash: r.requestHash,
+    requestId: r.requestId,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  };
+}
+
+function toResponseRow(r: ResponseRecord): SmsResponseRow {
+  return {
+    id: r.id,
+    requestId: r.requestId,
+    provider: r.provider,
+    attempt: r.attempt,
+    statusCode: r.statusCode,
+    body: r.body,
+    latencyMs: r.latencyMs,
+    outcome: r.outcome,
+    error: r.error,
+    createdAt: r.createdAt,
+  };
+}
+
+function encodeCursor(row: SmsRequestRow): string {
+  return Buffer.from(JSON.stringify([row.createdAt.getTime(), row.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const invalid = () => new ValidationError(ErrorCodes.validation, 'The cursor is not one this API returned.', 'cursor');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch (err) {
+    throw Object.assign(invalid(), { cause: err });
+  }
+  if (!Array.isArray(parsed)) throw invalid();
+  const [ms, id] = parsed as unknown[];
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || typeof id !== 'string') throw invalid();
+  return { createdAt: new Date(ms), id };
+}
