@@ -117,3 +117,4 @@ export function whichSync(bin: string, envPath?: string): string | null;
 export function readEnvFile(file: string): Record<string, string>;
 export function redact(url: string): string;
 export const ROOT: string;
+export function portFree(port: number, host?: string): Promise<boolean>;

@@ -31,6 +31,13 @@ const DEFAULTS = {
   databaseFile: 'twillow.db',
 };
 const PROVIDERS = ['provider1', 'provider2', 'provider3'];
+/** Entry point of each kind of process, relative to the root. */
+const ENTRIES = {
+  mocks: 'mocks/provider/src/main.ts',
+  gateway: 'services/ingest-gateway/src/main.ts',
+  dispatcher: 'services/dispatcher/src/main.ts',
+  'health-monitor': 'services/health-monitor/src/main.ts',
+};
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]', '0.0.0.0']);
 const RECENT_LINES = 200;
 
@@ -144,6 +151,16 @@ function freePort() {
       const { port } = srv.address();
       srv.close(() => resolve(port));
     });
+  });
+}
+
+/** True when nothing listens on host:port (we can bind it). */
+function portFree(port, host = '127.0.0.1') {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
   });
 }
 
@@ -314,7 +331,7 @@ async function startStack(options = {}) {
           say(`${spec.name} (pid ${proc.pid}) exited unexpectedly with ${signal ? `signal ${signal}` : `code ${code}`}`);
         }
         emitter.emit('exit', { name: spec.name, pid: proc.pid, code, signal, expected });
-        if (!expected) emitter.emit('unexpected-exit', { name: spec.name, pid: proc.pid, code, signal });
+        if (!expected) emitter.emit('unexpected-exit', { name: spec.name, pid: proc.pid, code, signal, expected });
         resolve();
       });
     });
@@ -412,6 +429,18 @@ async function startStack(options = {}) {
   });
 
   try {
+    // 0. Ports: a process left over from an earlier run would answer /health for a new one that failed.
+    const has = (kind) => wanted(kind) && Boolean(entry(ENTRIES[kind]));
+    const wantedPorts = [
+      ...(has('mocks') ? mocks.map((m) => [m.id, m.port]) : []),
+      ...(has('gateway') ? [['gateway', gatewayPort]] : []),
+      ...(has('dispatcher') ? Array.from({ length: dispatcherCount }, (_, i) => [`dispatcher-${i + 1}`, dispatcherBase + i]) : []),
+      ...(has('health-monitor') ? [['health-monitor', monitorPort]] : []),
+    ];
+    const busy = [];
+    for (const [name, port] of wantedPorts) if (!(await portFree(port, probeHost))) busy.push(`${port} (${name})`);
+    if (busy.length) throw new Error(`port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} already in use: stop what runs there or choose other ports (.env.example lists the variables)`);
+
     // 1. Redis.
     const redisAnswers = redisMode === 'own' ? false : await pingRedis(redisUrl);
     if (redisMode === 'own' && (await pingRedis(redisUrl))) {
@@ -439,33 +468,41 @@ async function startStack(options = {}) {
       await waitReady('redis', Math.min(readyTimeoutMs, 15000));
     }
 
-    // 2. Migrations.
-    if (options.migrate !== false) {
-      say(`applying migrations to ${databaseUrl}`);
-      const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-      await runToCompletion('migrate', npm, ['run', '--silent', 'db:migrate'], { cwd: root, env: sharedEnv }, emit);
-    }
+    // 2. Migrations, while the mocks (which need no database) start. Services start after both:
+    // a dispatcher that starts before its providers would count failures.
+    const migration =
+      options.migrate === false
+        ? Promise.resolve()
+        : (say(`applying migrations to ${databaseUrl}`),
+          runToCompletion('migrate', process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', '--silent', 'db:migrate'], { cwd: root, env: sharedEnv }, emit));
+    // Handled below; this keeps an early rejection from being reported as unhandled meanwhile.
+    migration.catch(() => {});
 
-    if (stopping) throw new Error('stopped during start-up');
-    // 3. Mocks, then the services (a dispatcher that starts before its providers would count failures).
-    const mockEntry = entry('mocks/provider/src/main.ts');
+    // 3. Mocks.
+    const mockEntry = entry(ENTRIES.mocks);
     if (mocks.length && !mockEntry) say('skipping the provider mocks: mocks/provider/src/main.ts does not exist yet');
-    if (mockEntry) {
+    const mocksReady = (async () => {
+      if (!mockEntry) return;
       for (const m of mocks) {
         specs[m.id] = nodeSpec(m.id, 'mock', mockEntry, m.port, { MOCK_PROVIDER_ID: m.id, MOCK_PORT: String(m.port) });
         spawnSpec(specs[m.id]);
       }
       await Promise.all(mocks.map((m) => waitReady(m.id)));
-    }
+    })();
+    mocksReady.catch(() => {});
+    await migration;
+    await mocksReady;
+    if (stopping) throw new Error('stopped during start-up');
 
+    // 4. Gateway, dispatchers, health monitor.
     const serviceNames = [];
-    const gatewayEntry = wanted('gateway') && entry('services/ingest-gateway/src/main.ts');
+    const gatewayEntry = wanted('gateway') && entry(ENTRIES.gateway);
     if (wanted('gateway') && !gatewayEntry) say('skipping the gateway: services/ingest-gateway/src/main.ts does not exist yet');
     if (gatewayEntry) {
       specs.gateway = nodeSpec('gateway', 'gateway', gatewayEntry, gatewayPort, { GATEWAY_PORT: String(gatewayPort) });
       serviceNames.push('gateway');
     }
-    const dispatcherEntry = wanted('dispatcher') && entry('services/dispatcher/src/main.ts');
+    const dispatcherEntry = wanted('dispatcher') && entry(ENTRIES.dispatcher);
     if (wanted('dispatcher') && !dispatcherEntry) say('skipping the dispatcher: services/dispatcher/src/main.ts does not exist yet');
     if (dispatcherEntry) {
       for (let i = 1; i <= dispatcherCount; i += 1) {
@@ -474,7 +511,7 @@ async function startStack(options = {}) {
         serviceNames.push(`dispatcher-${i}`);
       }
     }
-    const monitorEntry = wanted('health-monitor') && entry('services/health-monitor/src/main.ts');
+    const monitorEntry = wanted('health-monitor') && entry(ENTRIES['health-monitor']);
     if (wanted('health-monitor') && !monitorEntry) say('skipping the health monitor: services/health-monitor/src/main.ts does not exist yet');
     if (monitorEntry) {
       specs['health-monitor'] = nodeSpec('health-monitor', 'health-monitor', monitorEntry, monitorPort, { HEALTH_MONITOR_PORT: String(monitorPort) });
@@ -516,4 +553,4 @@ async function startStack(options = {}) {
   return handle;
 }
 
-module.exports = { startStack, pingRedis, freePort, freePorts, isAlive, whichSync, readEnvFile, redact, ROOT };
+module.exports = { startStack, pingRedis, freePort, freePorts, portFree, isAlive, whichSync, readEnvFile, redact, ROOT };
