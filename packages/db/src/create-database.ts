@@ -20,6 +20,21 @@ export interface CreateDatabaseOptions {
    * request survives power loss; NORMAL survives a process crash only. Group commit makes FULL cheap.
    */
   synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * Write ingest batches with prepared statements on the client's own connection (default true);
+   * false routes them through Prisma raw SQL (slower, same results).
+   */
+  directInsert?: boolean;
+}
+
+export interface DatabaseSettings {
+  /** e.g. `wal` */
+  journalMode: string;
+  /** ms */
+  busyTimeoutMs: number;
+  /** 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA */
+  synchronous: number;
+  foreignKeys: boolean;
 }
 
 export interface Database {
@@ -27,6 +42,8 @@ export interface Database {
   writer: GroupCommitWriter;
   /** Absolute path of the SQLite file. */
   path: string;
+  /** The connection's SQLite settings as SQLite reports them (for /health details and tests). */
+  settings(): Promise<DatabaseSettings>;
   /** Flushes the writer, then closes the connection. Idempotent. */
   close(): Promise<void>;
 }
@@ -54,13 +71,27 @@ export async function createDatabase(options: CreateDatabaseOptions): Promise<Da
     await prisma.$disconnect();
     throw err;
   }
-  const repository = new PrismaSmsRepository(prisma, { queue: new SerialQueue(), connection: adapter.connection });
+  const queue = new SerialQueue();
+  const repository = new PrismaSmsRepository(prisma, { queue, connection: options.directInsert === false ? null : adapter.connection });
   const writer = new GroupCommitWriter(repository, { maxBatch: options.maxBatch });
   let closed: Promise<void> | null = null;
   return {
     repository,
     writer,
     path: file,
+    settings: () =>
+      queue.run(async () => {
+        const pragma = async (name: string) => {
+          const rows = await prisma.$queryRawUnsafe<Record<string, unknown>[]>(`PRAGMA ${name}`);
+          return Object.values(rows[0] ?? {})[0];
+        };
+        return {
+          journalMode: String(await pragma('journal_mode')),
+          busyTimeoutMs: Number(await pragma('busy_timeout')),
+          synchronous: Number(await pragma('synchronous')),
+          foreignKeys: Number(await pragma('foreign_keys')) === 1,
+        };
+      }),
     close() {
       closed ??= writer.close().finally(() => repository.close());
       return closed;

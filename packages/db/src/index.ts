@@ -1,4 +1,4 @@
-export { createDatabase, type CreateDatabaseOptions, type Database } from './create-database';
+export { createDatabase, type CreateDatabaseOptions, type Database, type DatabaseSettings } from './create-database';
 export { migrateDatabase, readMigrations, MIGRATIONS_DIR, type MigrateOptions, type MigrateResult, type MigrationFile } from './migrate-database';
 export { resolveDatabasePath } from './database-url';
 export { PrismaSmsRepository, MAX_LIST_LIMIT, type InsertPendingResult } from './prisma-sms.repository';

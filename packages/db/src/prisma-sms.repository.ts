@@ -1,8 +1,7 @@
 import { ErrorCodes, ValidationError } from '@twillow/errors';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
-import { toDbError, translateDbError, UNIQUE_FIELDS } from './db-error.translate';
-import { UniqueViolationError } from './db.errors';
+import { toDbError, translateDbError } from './db-error.translate';
 import { sqliteTimestamp } from './migrate-database';
 import { SerialQueue } from './serial-queue';
 import type {
@@ -52,7 +51,7 @@ const INSERT_COLUMNS =
 export class PrismaSmsRepository implements SmsRepository {
   private closed: Promise<void> | null = null;
   private readonly queue: SerialQueue;
-  private readonly insertDirect: ((requests: NewSmsRequest[], now: string) => string[]) | null;
+  private readonly insertDirect: DirectInsert | null;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -67,10 +66,12 @@ export class PrismaSmsRepository implements SmsRepository {
     return this.insertDirect !== null;
   }
 
-  /** Inserts pending requests in one transaction; a reused idempotency key fails the whole call. */
+  /**
+   * Inserts pending requests in one transaction, all or nothing: a reused idempotency key (or id)
+   * stores none of them and rejects with UniqueViolationError.
+   */
   async createMany(requests: NewSmsRequest[]): Promise<void> {
-    const { idempotencyConflicts } = await this.insertPending(requests);
-    if (idempotencyConflicts.length > 0) throw new UniqueViolationError(UNIQUE_FIELDS.idempotencyKey);
+    await this.insert(requests, 'fail');
   }
 
   /**
@@ -82,19 +83,24 @@ export class PrismaSmsRepository implements SmsRepository {
    * several times more per row; the statement is portable (same text on PostgreSQL).
    */
   async insertPending(requests: NewSmsRequest[]): Promise<InsertPendingResult> {
-    if (requests.length === 0) return { idempotencyConflicts: [] };
+    return { idempotencyConflicts: await this.insert(requests, 'skip') };
+  }
+
+  /** Returns the ids skipped for a taken idempotency key (always none with 'fail'). */
+  private async insert(requests: NewSmsRequest[], onConflict: 'skip' | 'fail'): Promise<string[]> {
+    if (requests.length === 0) return [];
     const direct = this.insertDirect;
     if (direct) {
       // Synchronous from BEGIN to COMMIT, and queued behind any Prisma transaction in flight.
-      const idempotencyConflicts = await this.queue.run(async () => {
+      return this.queue.run(async () => {
         try {
-          return direct(requests, sqliteTimestamp(new Date()));
+          return direct(requests, sqliteTimestamp(new Date()), onConflict);
         } catch (err) {
           throw toDbError(err);
         }
       });
-      return { idempotencyConflicts };
     }
+    const conflictClause = Prisma.raw(onConflict === 'skip' ? 'ON CONFLICT ("idempotency_key") DO NOTHING' : '');
     const now = new Date();
     const statements: Prisma.PrismaPromise<{ id: string }[]>[] = [];
     for (let i = 0; i < requests.length; i += ROWS_PER_STATEMENT) {
@@ -107,15 +113,15 @@ export class PrismaSmsRepository implements SmsRepository {
       statements.push(
         this.prisma.$queryRaw<{ id: string }[]>`INSERT INTO "sms_requests" (${Prisma.raw(INSERT_COLUMNS)}) VALUES ${Prisma.join(
           values,
-        )} ON CONFLICT ("idempotency_key") DO NOTHING RETURNING "id"`,
+        )} ${conflictClause} RETURNING "id"`,
       );
     }
     const results = await this.queue.run(() =>
       translateDbError(statements.length === 1 ? statements[0] : this.prisma.$transaction(statements).then((r) => r.flat())),
     );
-    if (results.length === requests.length) return { idempotencyConflicts: [] };
+    if (results.length === requests.length) return [];
     const inserted = new Set(results.map((r) => r.id));
-    return { idempotencyConflicts: requests.filter((r) => !inserted.has(r.id)).map((r) => r.id) };
+    return requests.filter((r) => !inserted.has(r.id)).map((r) => r.id);
   }
 
   async findById(id: string): Promise<SmsRequestRow | null> {
@@ -244,11 +250,17 @@ export class PrismaSmsRepository implements SmsRepository {
  * One prepared single-row INSERT run per request inside one IMMEDIATE transaction; returns the ids
  * skipped because their idempotency key exists. Same SQL and timestamp format as the Prisma path.
  */
-function directInserter(connection: BetterSqlite3.Database): (requests: NewSmsRequest[], now: string) => string[] {
-  const insert = connection.prepare(
-    `INSERT INTO "sms_requests" (${INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?) ON CONFLICT ("idempotency_key") DO NOTHING`,
-  );
-  const insertAll = connection.transaction((requests: NewSmsRequest[], now: string): string[] => {
+type DirectInsert = (requests: NewSmsRequest[], now: string, onConflict: 'skip' | 'fail') => string[];
+
+function directInserter(connection: BetterSqlite3.Database): DirectInsert {
+  const sql = `INSERT INTO "sms_requests" (${INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?)`;
+  const statements = {
+    skip: connection.prepare(`${sql} ON CONFLICT ("idempotency_key") DO NOTHING`),
+    fail: connection.prepare(sql),
+  };
+  // A thrown error (e.g. a unique violation with 'fail') rolls the whole transaction back.
+  const insertAll = connection.transaction((requests: NewSmsRequest[], now: string, onConflict: 'skip' | 'fail'): string[] => {
+    const insert = statements[onConflict];
     const conflicts: string[] = [];
     for (const r of requests) {
       const { changes } = insert.run(
@@ -268,7 +280,7 @@ function directInserter(connection: BetterSqlite3.Database): (requests: NewSmsRe
     }
     return conflicts;
   });
-  return (requests, now) => insertAll.immediate(requests, now);
+  return (requests, now, onConflict) => insertAll.immediate(requests, now, onConflict);
 }
 
 function toRequestRow(r: RequestRecord): SmsRequestRow {
