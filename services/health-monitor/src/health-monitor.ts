@@ -79,6 +79,7 @@ export class HealthMonitor {
   private timers: NodeJS.Timeout[] = [];
   private chain: Promise<void> = Promise.resolve();
   private evalQueued = false;
+  private readonly scheduled = new Set<string>();
   private lastRefresh = 0;
   private lastAnnounce = 0;
   private lastWarn = 0;
@@ -108,8 +109,8 @@ export class HealthMonitor {
     await subscriber.subscribe(keys.healthCommands);
     this.readLoopDone = this.readLoop();
     await this.serial(() => this.leaseTick());
-    this.timers.push(setInterval(() => void this.serial(() => this.leaseTick()), Math.max(50, Math.floor(settings.leaseMs / 3))));
-    this.timers.push(setInterval(() => void this.serial(() => this.tick()), settings.evalIntervalMs));
+    this.timers.push(setInterval(() => this.schedule('lease', () => this.leaseTick()), Math.max(50, Math.floor(settings.leaseMs / 3))));
+    this.timers.push(setInterval(() => this.schedule('tick', () => this.tick()), settings.evalIntervalMs));
   }
 
   /** Stops the loops, waits for work in progress and releases the lease if still ours. Idempotent. */
@@ -300,6 +301,16 @@ export class HealthMonitor {
     return run;
   }
 
+  /** Queues a periodic task unless the same one is still waiting: a slow Redis must not pile up timers. */
+  private schedule(name: 'lease' | 'tick', fn: () => Promise<void>): void {
+    if (this.scheduled.has(name)) return;
+    this.scheduled.add(name);
+    void this.serial(async () => {
+      this.scheduled.delete(name);
+      await fn();
+    });
+  }
+
   private queueEvaluation(): void {
     if (this.evalQueued || !this.canWrite()) return;
     this.evalQueued = true;
@@ -366,8 +377,8 @@ export class HealthMonitor {
     this.updatedAt.set(status.provider, now);
     logger.info('provider availability changed', {
       provider: status.provider,
-      from: decision.transition.previous,
-      to: status.state,
+      previous: decision.transition.previous,
+      state: status.state,
       reason: status.reason,
       cooldown_ms: status.cooldownMs,
     });
