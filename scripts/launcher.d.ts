@@ -118,3 +118,5 @@ export function readEnvFile(file: string): Record<string, string>;
 export function redact(url: string): string;
 export const ROOT: string;
 export function portFree(port: number, host?: string): Promise<boolean>;
+/** The first of n consecutive free ports on 127.0.0.1 (e.g. DISPATCHER_PORT for n dispatchers). */
+export function freeConsecutivePorts(n: number): Promise<number>;

@@ -164,6 +164,18 @@ function portFree(port, host = '127.0.0.1') {
   });
 }
 
+/** The first of `n` consecutive free ports (for DISPATCHER_PORT with several dispatchers). */
+async function freeConsecutivePorts(n) {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const first = await freePort();
+    if (first + n - 1 > 65535) continue;
+    let ok = true;
+    for (let p = first + 1; p < first + n && ok; p += 1) ok = await portFree(p);
+    if (ok) return first;
+  }
+  throw new Error(`found no ${n} consecutive free ports`);
+}
+
 /** `n` distinct free ports. */
 async function freePorts(n) {
   const ports = new Set();
@@ -553,4 +565,4 @@ async function startStack(options = {}) {
   return handle;
 }
 
-module.exports = { startStack, pingRedis, freePort, freePorts, portFree, isAlive, whichSync, readEnvFile, redact, ROOT };
+module.exports = { startStack, pingRedis, freePort, freePorts, freeConsecutivePorts, portFree, isAlive, whichSync, readEnvFile, redact, ROOT };

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePorts, isAlive, pingRedis, startStack, type ExitEvent, type StackHandle } from '../../scripts/launcher.js';
+import { freeConsecutivePorts, freePorts, isAlive, pingRedis, startStack, type ExitEvent, type StackHandle } from '../../scripts/launcher.js';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -31,14 +31,15 @@ describe('startStack', () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'twillow-launcher-'));
-    const [redisPort, gateway, dispatcher, , healthMonitor, m1, m2, m3] = await freePorts(8);
+    const [redisPort, gateway, healthMonitor, m1, m2, m3] = await freePorts(6);
+    const dispatcher = await freeConsecutivePorts(2);
     stack = await startStack({
       envFile: false,
       redis: 'own',
       redisUrl: `redis://127.0.0.1:${redisPort}`,
       dataDir: dir,
       dispatchers: 2,
-      // dispatcher-2 takes dispatcher + 1, the third free port drawn above is left unused for it.
+      // dispatcher-2 listens on dispatcher + 1.
       ports: { gateway, dispatcher, healthMonitor, mocks: [m1, m2, m3] },
       env: { REDIS_PREFIX: 'launcher-test', LOG_LEVEL: 'warn' },
       output: null,
@@ -98,7 +99,7 @@ describe('startStack', () => {
     stack!.off('unexpected-exit', onUnexpected);
     expect(isAlive(pid)).toBe(false);
     expect(unexpected).toBe(false);
-    await stack!.start(name);
+    expect(stack!.processes[name].exited).toBe(true);
   });
 
   it('stop() leaves none of its processes alive', async () => {
