@@ -16,6 +16,10 @@ import { tempDir, testRedisUrl, uniquePrefix, waitFor } from '@twillow/testing';
 import { composeGateway, type Gateway } from '../src/compose';
 import { gatewayConfig, gatewayEnvSchema } from '../src/config';
 
+/** fetch's Response with a loosely typed json(): tests assert on the shape themselves. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type JsonResponse = Omit<Response, 'json'> & { json(): Promise<any> };
+
 export interface TestGateway {
   url: string;
   gateway: Gateway;
@@ -29,8 +33,8 @@ export interface TestGateway {
   logs: Record<string, unknown>[];
   rowCount(): Promise<number>;
   jobCount(): Promise<number>;
-  post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
-  get(path: string): Promise<Response>;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<JsonResponse>;
+  get(path: string): Promise<JsonResponse>;
   /** Closes the server, then the gateway; removes the temp dir. */
   close(): Promise<void>;
 }

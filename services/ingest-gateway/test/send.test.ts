@@ -1,5 +1,5 @@
 import { smsJobDataSchema } from '@twillow/contracts';
-import { startGateway, VALID_E164, VALID_PHONE, type TestGateway } from './harness';
+import { startGateway, VALID_E164, VALID_PHONE, type JsonResponse, type TestGateway } from './harness';
 
 describe('POST /api/sms/send and /api/sms/', () => {
   let gw: TestGateway;
@@ -67,7 +67,7 @@ describe('POST /api/sms/send and /api/sms/', () => {
   });
 
   describe('bad input: 4xx JSON with a stable code and the field; no row, no job', () => {
-    const cases: [string, () => Promise<Response>, number, string, string][] = [
+    const cases: [string, () => Promise<JsonResponse>, number, string, string][] = [
       ['a missing phone', () => gw.post('/api/sms/send', { text: 'hi' }), 400, 'REQUEST.VALIDATION_FAILED', 'phone'],
       ['a missing text', () => gw.post('/api/sms/send', { phone: VALID_PHONE }), 400, 'REQUEST.VALIDATION_FAILED', 'text'],
       ['a phone that is a number', () => gw.post('/api/sms/send', { phone: 8801921317475, text: 'hi' }), 400, 'REQUEST.VALIDATION_FAILED', 'phone'],

@@ -102,7 +102,7 @@ export class DirectSendUseCase {
     }
     const details = { message_id: id, provider: provider.id, outcome: result.kind, provider_response: answer };
     if (result.kind === 'throttled') {
-      throw rateLimited(provider.id, id, result.retryAfterMs ?? 1000, `${provider.id} answered 429 (throttling); the message was not sent.`);
+      throw rateLimited(provider.id, id, result.retryAfterMs ?? 1000, `${provider.id} answered 429 (throttling); the message was not sent.`, details);
     }
     if (result.kind === 'rejected') {
       throw new AppError(ErrorCodes.providerRejected, `${provider.id} rejected the message (HTTP ${result.statusCode}).`, 502, { details });
@@ -111,9 +111,9 @@ export class DirectSendUseCase {
   }
 }
 
-function rateLimited(provider: string, messageId: string, retryAfterMs: number, message: string): AppError {
+function rateLimited(provider: string, messageId: string, retryAfterMs: number, message: string, extra: Record<string, unknown> = {}): AppError {
   return new AppError(ErrorCodes.providerRateLimited, message, 429, {
-    details: { message_id: messageId, provider, retry_after_ms: retryAfterMs },
+    details: { ...extra, message_id: messageId, provider, retry_after_ms: retryAfterMs },
     headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
   });
 }
