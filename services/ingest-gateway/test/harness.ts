@@ -35,8 +35,9 @@ export interface TestGateway {
   jobCount(): Promise<number>;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<JsonResponse>;
   get(path: string): Promise<JsonResponse>;
-  /** Closes the server, then the gateway; removes the temp dir. */
-  close(): Promise<void>;
+  /** Closes the server, then the gateway; removes the temp dir unless keepFiles (then call removeFiles). */
+  close(options?: { keepFiles?: boolean }): Promise<void>;
+  removeFiles(): void;
 }
 
 export interface StartOptions {
@@ -105,12 +106,13 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
         body: typeof body === 'string' ? body : JSON.stringify(body),
       }),
     get: (p) => fetch(`${url}${p}`),
-    async close() {
+    async close(opts = {}) {
       await server.close();
       await gateway.close();
       redis.disconnect();
-      cleanup();
+      if (!opts.keepFiles) cleanup();
     },
+    removeFiles: () => cleanup(),
   };
 }
 
