@@ -88,8 +88,12 @@ export function createMockApp(state: MockState, deps: MockAppDeps): Express {
   app.set('etag', false);
 
   // Counts the arrival before the body is read, so a malformed body is still a received request.
+  // The arrival time (the limiter's monotonic ms) goes back in a header, so tests can check every
+  // decision against the window rule however late their own timers ran.
   const arrive: RequestHandler = (_req, res, next) => {
-    res.locals.arrivedAt = state.receive();
+    const arrivedAt = state.receive();
+    res.locals.arrivedAt = arrivedAt;
+    res.setHeader('X-Mock-Arrived-Ms', arrivedAt.toFixed(3));
     next();
   };
   const parseSendJson: RequestHandler = (req, res, next) => {
