@@ -4,6 +4,7 @@
  * connection resets.
  */
 import http from 'node:http';
+import net from 'node:net';
 
 export interface HttpResult {
   status: number;
@@ -65,6 +66,8 @@ export function request(url: string, opts: RequestOptions = {}): Promise<HttpOut
       }
       if (!headerPairs.some(([k]) => k.toLowerCase() === 'content-length')) headerPairs.push(['Content-Length', String(body.length)]);
     }
+    // With raw (array) headers node:http adds no Host header, and Node servers refuse a request without one.
+    if (!headerPairs.some(([k]) => k.toLowerCase() === 'host')) headerPairs.unshift(['Host', u.host]);
     // node:http takes a flat [k, v, k, v] array to send repeated headers as they are.
     const flat = headerPairs.flat();
     let settled = false;
@@ -117,4 +120,40 @@ export async function mustRequest(url: string, opts: RequestOptions = {}): Promi
 
 export function summarize(r: HttpOutcome): string {
   return isFailure(r) ? `transport error ${r.code ?? ''} ${r.error}` : `${r.status} ${r.text.slice(0, 300)}`;
+}
+
+/**
+ * Writes raw bytes to host:port and returns the status code of the first answer line (0 when the
+ * server closed or reset without answering), for requests an HTTP client refuses to produce.
+ */
+export function rawRequest(baseUrl: string, bytes: Buffer | string, timeoutMs = 5000): Promise<{ status: number; head: string; error?: string }> {
+  const u = new URL(baseUrl);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: u.hostname, port: Number(u.port) });
+    const chunks: Buffer[] = [];
+    let settled = false;
+    const finish = (error?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      const text = Buffer.concat(chunks).toString('latin1');
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
+      resolve({ status: m ? Number(m[1]) : 0, head: text.split('\r\n\r\n')[0].slice(0, 300), error });
+    };
+    const timer = setTimeout(() => finish('timeout'), timeoutMs);
+    socket.on('connect', () => socket.write(bytes));
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      // One answer is enough: stop once the head and the announced body are in.
+      const text = Buffer.concat(chunks).toString('latin1');
+      const headEnd = text.indexOf('\r\n\r\n');
+      if (headEnd >= 0) {
+        const len = /\r\ncontent-length:\s*(\d+)/i.exec(text.slice(0, headEnd));
+        if (len && Buffer.byteLength(text.slice(headEnd + 4), 'latin1') >= Number(len[1])) finish();
+      }
+    });
+    socket.on('error', (err) => finish(err.message));
+    socket.on('close', () => finish());
+  });
 }

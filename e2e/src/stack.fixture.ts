@@ -223,7 +223,12 @@ export function withLogs(getStack: () => E2EStack | undefined, body: () => Promi
     try {
       await body();
     } catch (err) {
-      const stack = getStack();
+      let stack: E2EStack | undefined;
+      try {
+        stack = getStack();
+      } catch {
+        stack = undefined; // the stack never started; beforeAll already reported why
+      }
       if (stack && err instanceof Error) {
         const exits = stack.unexpectedExits.length
           ? `\nunexpected exits: ${stack.unexpectedExits.map((e) => `${e.name} (${e.signal ?? `code ${e.code}`})`).join(', ')}`
@@ -232,5 +237,26 @@ export function withLogs(getStack: () => E2EStack | undefined, body: () => Promi
       }
       throw err;
     }
+  };
+}
+
+/**
+ * Starts one stack for a test file (beforeAll) and stops it afterwards (afterAll), whatever the
+ * tests did. Returns a getter: `const stack = useStack({...}); ... stack().gatewayUrl`.
+ */
+export function useStack(options: E2EStackOptions, startTimeoutMs = 240000): () => E2EStack {
+  let current: E2EStack | undefined;
+  beforeAll(async () => {
+    const t0 = Date.now();
+    current = await startE2EStack(options);
+    // Visible in the jest output: start-up is the largest fixed cost of the suite.
+    process.stderr.write(`[e2e:${options.label}] stack ready in ${Date.now() - t0} ms\n`);
+  }, startTimeoutMs);
+  afterAll(async () => {
+    if (current) await current.stop();
+  }, 60000);
+  return () => {
+    if (!current) throw new Error(`the ${options.label} stack did not start (see the beforeAll error)`);
+    return current;
   };
 }
