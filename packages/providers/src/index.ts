@@ -2,6 +2,7 @@ export { ProviderClient, type ProviderClientOptions, type SendOptions } from './
 export {
   DEFAULT_THROTTLE_BACKOFF_MS,
   MAX_THROTTLE_BACKOFF_MS,
+  publishOutcome,
   sendThroughLimiter,
   type LimitedSend,
   type OutcomeSink,

@@ -44,11 +44,17 @@ export interface SendThroughLimiterInput {
    * send (the dispatcher checks that it still holds the message's lease). The slot stays spent.
    */
   beforeSend?: (provider: string) => Promise<boolean>;
+  /**
+   * false: do not publish the outcome event; the caller publishes `outcome` itself with
+   * publishOutcome() (the dispatcher stores the attempt first, so the window between a provider's
+   * acceptance and our record stays as short as possible). Default true.
+   */
+  publish?: boolean;
 }
 
 export type LimitedSend =
   /** The provider answered (any status) or the request failed on the network; see `result.kind`. */
-  | { kind: 'answered'; provider: ProviderSettings['id']; result: SendResult; waitedMs: number }
+  | { kind: 'answered'; provider: ProviderSettings['id']; result: SendResult; waitedMs: number; outcome: OutcomeEvent }
   /** Every candidate provider is excluded or out of probe tokens. */
   | { kind: 'none-available' }
   /** `acquire.maxWaitMs` passed without room. */
@@ -72,14 +78,15 @@ export async function sendThroughLimiter(deps: SendThroughLimiterDeps, input: Se
 
   const result = await deps.client.send(provider, input.body, { requestId: input.requestId });
 
-  const followUps: Promise<void>[] = [
-    deps.outcomes
-      .publish({ provider: provider.id, kind: result.kind, latency_ms: result.latencyMs, at: Date.now(), message_id: input.body.message_id })
-      .catch((err: unknown) => {
-        // Health is advisory: a lost outcome must not fail a send that happened.
-        deps.logger.warn('could not publish a send outcome', { provider: provider.id, error: (err as Error).message });
-      }),
-  ];
+  const outcome: OutcomeEvent = {
+    provider: provider.id,
+    kind: result.kind,
+    latency_ms: result.latencyMs,
+    at: Date.now(),
+    message_id: input.body.message_id,
+  };
+  const followUps: Promise<void>[] = [];
+  if (input.publish !== false) followUps.push(publishOutcome(deps, outcome));
   if (result.kind === 'throttled') {
     const ms = Math.min(result.retryAfterMs ?? DEFAULT_THROTTLE_BACKOFF_MS, MAX_THROTTLE_BACKOFF_MS);
     followUps.push(
@@ -89,5 +96,14 @@ export async function sendThroughLimiter(deps: SendThroughLimiterDeps, input: Se
     );
   }
   await Promise.all(followUps);
-  return { kind: 'answered', provider: provider.id, result, waitedMs: slot.waitedMs };
+  return { kind: 'answered', provider: provider.id, result, waitedMs: slot.waitedMs, outcome };
+}
+
+/** Publishes one outcome event; a failure is logged, never thrown (health is advisory). */
+export async function publishOutcome(deps: Pick<SendThroughLimiterDeps, 'outcomes' | 'logger'>, event: OutcomeEvent): Promise<void> {
+  try {
+    await deps.outcomes.publish(event);
+  } catch (err) {
+    deps.logger.warn('could not publish a send outcome', { provider: event.provider, error: (err as Error).message });
+  }
 }

@@ -1,0 +1,163 @@
+import { SharedRateLimiter, type ProviderMode } from '@twillow/rate-limit';
+import { createDatabase, type Database } from '@twillow/db';
+import { listen, type RunningServer } from '@twillow/http';
+import { createLogger, RequestContext, type Logger } from '@twillow/logger';
+import { ProviderClient } from '@twillow/providers';
+import { createRedis, HealthStateView, OutcomePublisher, redisKeys, waitForRedis } from '@twillow/redis';
+import type { DispatcherConfig } from './config';
+import { DispatcherWorker } from './dispatcher.worker';
+import { createHealthHandler } from './health.server';
+import { SendMessageUseCase, type SendMessagePolicy } from './send-message.use-case';
+
+export const SERVICE_NAME = 'dispatcher';
+export const SERVICE_VERSION = '0.1.0';
+
+/** 429 answers one message may collect before it is failed. */
+const MAX_THROTTLED_PER_MESSAGE = 20;
+/** Longest in-process wait for limiter room before the job is delayed instead, in ms. */
+const MAX_SLOT_WAIT_MS = 5000;
+/** A job whose request row is missing is retried for this long (a producer that enqueues before its commit lands), in ms. */
+const MISSING_REQUEST_GRACE_MS = 30_000;
+/** How long to wait for Redis at start, in ms. */
+const REDIS_READY_TIMEOUT_MS = 10_000;
+
+export interface Dispatcher {
+  /** Connects, starts following provider health, takes jobs and listens for /health. */
+  start(): Promise<{ port: number }>;
+  /** Stops in order: /health, the worker (in-flight sends finish), health view, limiter, provider client, database, Redis. Idempotent. */
+  stop(): Promise<void>;
+  readonly logger: Logger;
+}
+
+export interface ComposeOptions {
+  logger?: Logger;
+}
+
+/** The composition root: builds every dependency from the config. Nothing runs until start(). */
+export function composeDispatcher(config: DispatcherConfig, options: ComposeOptions = {}): Dispatcher {
+  const context = new RequestContext();
+  const logger = options.logger ?? createLogger({ service: SERVICE_NAME, version: SERVICE_VERSION, level: config.logLevel, context });
+  const keys = redisKeys(config.redisPrefix);
+
+  let db: Database | undefined;
+  let server: RunningServer | undefined;
+  let dispatcherWorker: DispatcherWorker | undefined;
+  let limiter: SharedRateLimiter | undefined;
+  let view: HealthStateView | undefined;
+  let client: ProviderClient | undefined;
+  const connections: ReturnType<typeof createRedis>[] = [];
+  let stopping: Promise<void> | undefined;
+
+  async function start(): Promise<{ port: number }> {
+    // Commands wait through a Redis blip instead of failing jobs, so 'blocking' for all three.
+    const commands = createRedis(config.redisUrl, 'blocking', logger, 'dispatcher-commands');
+    const subscriber = createRedis(config.redisUrl, 'blocking', logger, 'dispatcher-health-sub');
+    const queueConnection = createRedis(config.redisUrl, 'blocking', logger, 'dispatcher-worker');
+    connections.push(commands, subscriber, queueConnection);
+    await waitForRedis(commands, config.redisUrl, REDIS_READY_TIMEOUT_MS);
+
+    // NORMAL (WAL): commits survive a crash of this process, not a power loss. Losing an attempt
+    // record to a power loss means at worst one resend, which providers dedupe by message_id; FULL
+    // would fsync twice per message (about 6 ms each here) on better-sqlite3's synchronous
+    // connection, blocking the event loop and capping dispatch far below the rate limits.
+    db = await createDatabase({ url: config.databaseUrl, synchronous: 'NORMAL' });
+    const repository = db.repository;
+
+    view = new HealthStateView(commands, keys, config.healthStateMaxAgeMs, logger);
+    await view.start(subscriber);
+    const healthView = view;
+    const modeOf = (p: string): ProviderMode => {
+      const s = healthView.effectiveState(p);
+      return s === 'unavailable' ? 'excluded' : s;
+    };
+    limiter = new SharedRateLimiter(
+      { redis: commands, keys, logger },
+      {
+        providers: config.providers.map((p) => ({ id: p.id, ratePerSecond: p.ratePerSecond, weight: p.weight })),
+        totalPerSecond: config.totalRatePerSecond,
+        marginMs: config.rateLimitMarginMs,
+        currentModes: () => Object.fromEntries(config.providers.map((p) => [p.id, modeOf(p.id)])),
+      },
+    );
+    client = new ProviderClient({ timeoutMs: config.providerTimeoutMs, maxSockets: config.concurrency });
+
+    const policy: SendMessagePolicy = {
+      maxAttempts: config.maxAttempts,
+      retryBaseDelayMs: config.retryBaseDelayMs,
+      maxThrottled: MAX_THROTTLED_PER_MESSAGE,
+      leaseMs: config.providerTimeoutMs + 2000,
+      noProviderDelayMs: config.noProviderDelayMs,
+      maxSlotWaitMs: MAX_SLOT_WAIT_MS,
+      missingRequestGraceMs: MISSING_REQUEST_GRACE_MS,
+    };
+    const useCase = new SendMessageUseCase(
+      {
+        repository,
+        redis: commands,
+        keys,
+        limiter,
+        client,
+        providers: config.providers,
+        outcomes: new OutcomePublisher(commands, keys),
+        health: healthView,
+        logger,
+      },
+      policy,
+    );
+    const worker = new DispatcherWorker(useCase, {
+      connection: queueConnection,
+      keys,
+      logger,
+      context,
+      concurrency: config.concurrency,
+      lockMs: config.lockMs,
+      errorRetryDelayMs: config.noProviderDelayMs,
+    });
+    dispatcherWorker = worker;
+    worker.run().catch((err: unknown) => logger.error('queue worker stopped with an error', { error: (err as Error).message }));
+    await worker.worker.waitUntilReady();
+
+    server = await listen(
+      createHealthHandler(
+        {
+          redis: async () => void (await commands.ping()),
+          database: () => repository.ping(),
+          worker: () => worker.isRunning(),
+        },
+        logger,
+      ),
+      config.port,
+      config.host,
+    );
+    logger.info('dispatcher started', {
+      port: server.port,
+      concurrency: config.concurrency,
+      providers: config.providers.map((p) => `${p.id}=${p.ratePerSecond}/s w${p.weight}`).join(' '),
+      total_rate_limit: config.totalRatePerSecond,
+    });
+    return { port: server.port };
+  }
+
+  function stop(): Promise<void> {
+    stopping ??= (async () => {
+      const step = async (what: string, fn: () => Promise<unknown> | unknown) => {
+        try {
+          await fn();
+        } catch (err) {
+          logger.warn(`shutdown: ${what} failed`, { error: (err as Error).message });
+        }
+      };
+      await step('health server', () => server?.close());
+      await step('worker', () => dispatcherWorker?.close());
+      await step('health view', () => view?.stop());
+      await step('rate limiter', () => limiter?.close());
+      await step('provider client', () => client?.close());
+      await step('database', () => db?.close());
+      for (const c of connections) await step('redis', () => c.quit());
+      logger.info('dispatcher stopped');
+    })();
+    return stopping;
+  }
+
+  return { start, stop, logger };
+}

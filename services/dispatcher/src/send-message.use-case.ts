@@ -1,0 +1,266 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type Redis from 'ioredis';
+import type { ProviderSettings } from '@twillow/config';
+import type { AvailabilityState, SmsJobData } from '@twillow/contracts';
+import type { MessageStatus, NewSmsResponse, SmsRepository } from '@twillow/db';
+import { maskPhone, type Logger } from '@twillow/logger';
+import { publishOutcome, sendThroughLimiter, type OutcomeSink, type ProviderSender, type SlotLimiter } from '@twillow/providers';
+import type { ProviderMode } from '@twillow/rate-limit';
+import type { RedisKeys } from '@twillow/redis';
+
+/** How one message is retried; every duration in ms. */
+export interface SendMessagePolicy {
+  /** Transient failures (5xx, timeout, connection error) a message may take before it is failed. */
+  maxAttempts: number;
+  /** Retry n (1-based) waits a uniform random time in [0, retryBaseDelayMs * 2^(n-1)] (full jitter). */
+  retryBaseDelayMs: number;
+  /** 429 answers one message may collect before it is failed; they do not use up maxAttempts. */
+  maxThrottled: number;
+  /** Life of the per-message send lease; renewed right before every send. Must exceed one send (PROVIDER_TIMEOUT_MS) plus its recording. */
+  leaseMs: number;
+  /** Delay of a job when no provider is available. */
+  noProviderDelayMs: number;
+  /** Longest in-process wait for limiter room; a longer wait delays the job instead of holding a worker slot. */
+  maxSlotWaitMs: number;
+  /** A job whose stored request is missing is delayed and retried until the job is this old, then dropped. */
+  missingRequestGraceMs: number;
+}
+
+export type RetryLaterReason = 'no-provider' | 'no-room' | 'leased' | 'missing-request' | 'shutting-down';
+
+export type SendMessageOutcome =
+  | { kind: 'sent'; provider: string; providerRef: string | null; attempts: number }
+  /** `permanent`: the provider rejected the message (4xx); otherwise the retries ran out. */
+  | { kind: 'failed'; permanent: boolean; reason: string; attempts: number }
+  /** The stored request was already sent or failed (a redelivered or recovered job): nothing was sent. */
+  | { kind: 'already-done'; status: MessageStatus }
+  /** Nothing more to do now; run the job again after `delayMs`. The stored status stays pending/processing. */
+  | { kind: 'retry-later'; reason: RetryLaterReason; delayMs: number }
+  /** No stored request exists for this job, even after the grace period. */
+  | { kind: 'missing-request' };
+
+export interface HealthView {
+  effectiveState(provider: string): AvailabilityState;
+}
+
+export interface SendMessageDeps {
+  repository: Pick<SmsRepository, 'findById' | 'setStatus' | 'recordAttempt'>;
+  /** For the send lease. */
+  redis: Redis;
+  keys: RedisKeys;
+  limiter: SlotLimiter;
+  client: ProviderSender;
+  providers: readonly ProviderSettings[];
+  outcomes: OutcomeSink;
+  health: HealthView;
+  logger: Logger;
+  /** Uniform [0, 1) for the retry jitter. */
+  random?: () => number;
+  now?: () => number;
+}
+
+/** Compare-and-extend: renews our lease, takes it again if it lapsed and nobody else holds it. */
+const RENEW_LEASE_LUA = `
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0`;
+
+const RELEASE_LEASE_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+const RECORD_TRIES = 3;
+
+/**
+ * Sends one queued message: lease, stored-state check, then attempts through the shared limiter
+ * until a provider accepts it, rejects it, or the retry budget is spent. Every provider answer is
+ * stored (SmsResponse + request update in one transaction) and published as an outcome event.
+ * Knows nothing of BullMQ: the worker maps the outcome onto job vocabulary.
+ */
+export class SendMessageUseCase {
+  private readonly random: () => number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly deps: SendMessageDeps,
+    private readonly policy: SendMessagePolicy,
+  ) {
+    this.random = deps.random ?? Math.random;
+    this.now = deps.now ?? Date.now;
+  }
+
+  /**
+   * @param firstRun true when this job has not run before (BullMQ attemptsStarted 1): the stored
+   *   request is then expected pending with no attempts, which saves a read. Reruns (delays,
+   *   stalls) read the stored request first.
+   */
+  async execute(data: SmsJobData, signal?: AbortSignal, firstRun = false): Promise<SendMessageOutcome> {
+    const { redis, keys } = this.deps;
+    const leaseKey = keys.sendLease(data.message_id);
+    const token = randomUUID();
+    const taken = await redis.set(leaseKey, token, 'PX', this.policy.leaseMs, 'NX');
+    if (taken !== 'OK') {
+      // Another dispatcher is sending this message right now (a stalled job picked up twice).
+      const ttl = await redis.pttl(leaseKey);
+      return { kind: 'retry-later', reason: 'leased', delayMs: ttl > 0 ? ttl + 50 : this.policy.leaseMs };
+    }
+    try {
+      return await this.sendUnderLease(data, leaseKey, token, signal, firstRun);
+    } finally {
+      await redis.eval(RELEASE_LEASE_LUA, 1, leaseKey, token).catch((err: unknown) => {
+        // It expires by itself after leaseMs; a late release only delays a recovery.
+        this.deps.logger.warn('could not release a send lease', { error: (err as Error).message });
+      });
+    }
+  }
+
+  private async sendUnderLease(data: SmsJobData, leaseKey: string, token: string, signal: AbortSignal | undefined, firstRun: boolean): Promise<SendMessageOutcome> {
+    const { repository, logger } = this.deps;
+    let row: { id: string; attempts: number; lastError: string | null };
+    if (firstRun && (await repository.setStatus(data.message_id, 'processing'))) {
+      // Fast path: a job's first run finds the request pending, as the gateway stored it. One write.
+      row = { id: data.message_id, attempts: 0, lastError: null };
+    } else {
+      const stored = await repository.findById(data.message_id);
+      if (!stored) {
+        if (this.now() - data.enqueued_at < this.policy.missingRequestGraceMs) {
+          return { kind: 'retry-later', reason: 'missing-request', delayMs: this.policy.noProviderDelayMs };
+        }
+        return { kind: 'missing-request' };
+      }
+      // The rule that prevents a double send after a crash or a stall: a terminal request is never sent again.
+      if (stored.status === 'sent' || stored.status === 'failed') return { kind: 'already-done', status: stored.status };
+      if (stored.status === 'pending' && !(await repository.setStatus(stored.id, 'processing'))) {
+        const again = await repository.findById(stored.id);
+        return { kind: 'already-done', status: again?.status ?? 'failed' };
+      }
+      row = stored;
+    }
+
+    const body = { phone: data.phone, text: data.text, message_id: data.message_id };
+    const lifetimeCap = this.policy.maxAttempts + this.policy.maxThrottled;
+    let attempt = row.attempts;
+    let failures = 0;
+    let throttled = 0;
+    let lastFailed: string | undefined;
+
+    for (;;) {
+      if (attempt >= lifetimeCap) {
+        // Earlier runs (before delays or crashes) already used the budget of this message.
+        const reason = `gave up after ${attempt} attempts (${row.lastError ?? 'no answer recorded'})`;
+        await repository.setStatus(row.id, 'failed', reason);
+        return { kind: 'failed', permanent: false, reason, attempts: attempt };
+      }
+
+      let sent;
+      try {
+        sent = await sendThroughLimiter(this.deps, {
+          body,
+          requestId: data.request_id,
+          acquire: { modes: this.exclusions(lastFailed), maxWaitMs: this.policy.maxSlotWaitMs, signal },
+          beforeSend: () => this.renewLease(leaseKey, token),
+          publish: false,
+        });
+      } catch (err) {
+        if (signal?.aborted) return { kind: 'retry-later', reason: 'shutting-down', delayMs: 0 };
+        throw err;
+      }
+      if (sent.kind === 'none-available') return { kind: 'retry-later', reason: 'no-provider', delayMs: this.policy.noProviderDelayMs };
+      if (sent.kind === 'no-room') return { kind: 'retry-later', reason: 'no-room', delayMs: Math.max(10, sent.retryAfterMs) };
+      if (sent.kind === 'cancelled') return { kind: 'retry-later', reason: 'leased', delayMs: this.policy.leaseMs };
+
+      const { provider, result } = sent;
+      attempt += 1;
+      const response: NewSmsResponse = {
+        requestId: row.id,
+        provider,
+        attempt,
+        statusCode: result.statusCode,
+        body: result.body,
+        latencyMs: result.latencyMs,
+        outcome: result.kind,
+        error: result.error,
+      };
+      const reason = `${provider}: ${result.error ?? result.kind}`;
+      // Store first, then tell the health monitor: a crash between a provider's acceptance and our
+      // record is the one case that leads to a resend, so that window is kept as short as possible.
+      const outcome = sent.outcome;
+      const store = async (update: { status: MessageStatus; provider?: string | null; lastError?: string | null }) => {
+        await this.record(response, update);
+        await publishOutcome(this.deps, outcome);
+      };
+      const log = { provider, attempt, outcome: result.kind, status_code: result.statusCode, latency_ms: result.latencyMs, phone: maskPhone(data.phone) };
+
+      if (result.kind === 'success') {
+        await store({ status: 'sent', provider, lastError: null });
+        logger.debug('message sent', { ...log, provider_ref: result.providerRef });
+        return { kind: 'sent', provider, providerRef: result.providerRef, attempts: attempt };
+      }
+      if (result.kind === 'rejected') {
+        await store({ status: 'failed', provider, lastError: reason });
+        logger.warn('message rejected by the provider; not retried', log);
+        return { kind: 'failed', permanent: true, reason, attempts: attempt };
+      }
+      if (result.kind === 'throttled') {
+        // The limiter already backs this provider off; the next pick goes elsewhere. Not a failure.
+        throttled += 1;
+        const exhausted = throttled >= this.policy.maxThrottled;
+        await store({ status: exhausted ? 'failed' : 'processing', lastError: reason });
+        if (exhausted) {
+          const why = `throttled ${throttled} times; last ${reason}`;
+          logger.warn('message failed: providers kept throttling', log);
+          return { kind: 'failed', permanent: false, reason: why, attempts: attempt };
+        }
+        logger.info('provider throttled; trying another', { ...log, retry_after_ms: result.retryAfterMs });
+        continue;
+      }
+
+      // server_error | timeout | connection_error: transient; retry elsewhere after a backoff.
+      failures += 1;
+      lastFailed = provider;
+      const exhausted = failures >= this.policy.maxAttempts;
+      await store({ status: exhausted ? 'failed' : 'processing', provider: exhausted ? provider : undefined, lastError: reason });
+      if (exhausted) {
+        logger.warn('message failed after its last attempt', { ...log, failures });
+        return { kind: 'failed', permanent: false, reason, attempts: attempt };
+      }
+      const delayMs = Math.floor(this.random() * this.policy.retryBaseDelayMs * 2 ** (failures - 1));
+      logger.info('send failed; retrying on another provider', { ...log, failures, retry_in_ms: delayMs });
+      try {
+        await sleep(delayMs, undefined, { signal });
+      } catch (err) {
+        if (signal?.aborted) return { kind: 'retry-later', reason: 'shutting-down', delayMs: 0 };
+        throw err;
+      }
+    }
+  }
+
+  /** Keeps the provider that just failed this message out of the next pick, unless it is the only one left. */
+  private exclusions(lastFailed: string | undefined): Record<string, ProviderMode> | undefined {
+    if (!lastFailed) return undefined;
+    const othersUp = this.deps.providers.some((p) => p.id !== lastFailed && this.deps.health.effectiveState(p.id) !== 'unavailable');
+    return othersUp ? { [lastFailed]: 'excluded' } : undefined;
+  }
+
+  private async renewLease(leaseKey: string, token: string): Promise<boolean> {
+    const ok = await this.deps.redis.eval(RENEW_LEASE_LUA, 1, leaseKey, token, this.policy.leaseMs);
+    if (Number(ok) !== 1) this.deps.logger.warn('send lease lost to another dispatcher; not sending');
+    return Number(ok) === 1;
+  }
+
+  /** Stores one attempt; retried briefly because losing the record of an accepted send means a resend later. */
+  private async record(response: NewSmsResponse, update: { status: MessageStatus; provider?: string | null; lastError?: string | null }): Promise<void> {
+    for (let i = 1; ; i++) {
+      try {
+        await this.deps.repository.recordAttempt(response, update);
+        return;
+      } catch (err) {
+        if (i >= RECORD_TRIES) throw err;
+        this.deps.logger.warn('could not store a send attempt; retrying', { attempt: response.attempt, error: (err as Error).message });
+        await sleep(100 * 3 ** (i - 1));
+      }
+    }
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * Test harness for the dispatcher integration tests: three provider mocks over real HTTP, a
+ * migrated SQLite file in a temp dir, a unique Redis prefix, and a producer that enqueues the way
+ * the gateway does (pending row first, then the job with jobId = message id, attempts 1).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Queue } from 'bullmq';
+import type Redis from 'ioredis';
+import { loadConfig } from '@twillow/config';
+import type { SmsJobData } from '@twillow/contracts';
+import { createDatabase, migrateDatabase, type Database } from '@twillow/db';
+import { createLogger } from '@twillow/logger';
+import { startProviderMock, type MockStats, type RunningProviderMock } from '@twillow/provider-mock';
+import { createRedis, redisKeys, type RedisKeys } from '@twillow/redis';
+import { tempDir, testRedisUrl, uniquePrefix, waitFor } from '@twillow/testing';
+import { composeDispatcher, type Dispatcher } from '../src/compose';
+import { dispatcherConfig, dispatcherEnvSchema, type DispatcherConfig } from '../src/config';
+
+export const quietLogger = () => createLogger({ service: 'dispatcher-test', version: 'test', level: 'error' });
+
+/** The job options the gateway uses; the dispatcher counts attempts itself. */
+export const GATEWAY_JOB_OPTIONS = { attempts: 1, removeOnComplete: { age: 3600 }, removeOnFail: { age: 86400 } } as const;
+
+export interface MockSetup {
+  rateLimit?: number;
+  mode?: 'up' | 'down' | 'flaky' | 'slow' | 'timeout' | 'reject';
+  latencyMs?: number;
+}
+
+export interface Harness {
+  prefix: string;
+  keys: RedisKeys;
+  redisUrl: string;
+  databaseUrl: string;
+  mocks: RunningProviderMock[];
+  /** Monotonic arrival times (performance.now ms) of every request at each mock, in order. */
+  arrivals: number[][];
+  db: Database;
+  sqlite: BetterSqlite3.Database;
+  redis: Redis;
+  queue: Queue<SmsJobData>;
+  env(overrides?: Record<string, string>): Record<string, string>;
+  config(overrides?: Record<string, string>): DispatcherConfig;
+  dispatcher(overrides?: Record<string, string>): Promise<Dispatcher>;
+  /** A real dispatcher process (`node --conditions=development --require tsx/cjs src/main.ts`), resolved once it took jobs. */
+  spawnDispatcher(overrides?: Record<string, string>): Promise<DispatcherProcess>;
+  enqueue(count: number): Promise<string[]>;
+  waitForTerminal(ids: string[], timeoutMs: number): Promise<void>;
+  statuses(): Record<string, number>;
+  stats(): Promise<MockStats[]>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(mockSetups: MockSetup[] = [{}, {}, {}]): Promise<Harness> {
+  const prefix = uniquePrefix('disp');
+  const keys = redisKeys(prefix);
+  const redisUrl = testRedisUrl();
+  const tmp = tempDir('dispatcher-test');
+  const databaseUrl = `file:${path.join(tmp.dir, 'twillow.db')}`;
+  await migrateDatabase(databaseUrl);
+  const db = await createDatabase({ url: databaseUrl });
+  const sqlite = new BetterSqlite3(path.join(tmp.dir, 'twillow.db'), { readonly: true });
+  const mocks = await Promise.all(
+    mockSetups.map((m, i) => startProviderMock({ providerId: `provider${i + 1}`, rateLimit: m.rateLimit ?? 50, mode: m.mode ?? 'up', latencyMs: m.latencyMs ?? 0, logLevel: 'error' })),
+  );
+  const arrivals = mocks.map((mock) => {
+    const times: number[] = [];
+    const receive = mock.state.receive.bind(mock.state);
+    mock.state.receive = () => {
+      const t = receive();
+      times.push(t);
+      return t;
+    };
+    return times;
+  });
+  const logger = quietLogger();
+  const redis = createRedis(redisUrl, 'blocking', logger, 'dispatcher-test');
+  const queue = new Queue<SmsJobData>(keys.smsQueue, { connection: redis, prefix: keys.bullPrefix });
+  const dispatchers: Dispatcher[] = [];
+  const children: DispatcherProcess[] = [];
+
+  const env = (overrides: Record<string, string> = {}) => ({
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: prefix,
+    DATABASE_URL: databaseUrl,
+    PROVIDER1_URL: mocks[0].sendUrl,
+    PROVIDER2_URL: mocks[1].sendUrl,
+    PROVIDER3_URL: mocks[2].sendUrl,
+    DISPATCHER_PORT: '0',
+    PROVIDER_TIMEOUT_MS: '3000',
+    RETRY_BASE_DELAY_MS: '20',
+    NO_PROVIDER_DELAY_MS: '200',
+    DISPATCHER_LOCK_MS: '5000',
+    LOG_LEVEL: 'error',
+    ...overrides,
+  });
+  const config = (overrides: Record<string, string> = {}) => dispatcherConfig(loadConfig(dispatcherEnvSchema, env(overrides)));
+
+  return {
+    prefix,
+    keys,
+    redisUrl,
+    databaseUrl,
+    mocks,
+    arrivals,
+    db,
+    sqlite,
+    redis,
+    queue,
+    env,
+    config,
+    async dispatcher(overrides = {}) {
+      const d = composeDispatcher(config(overrides), { logger });
+      dispatchers.push(d);
+      await d.start();
+      return d;
+    },
+    async spawnDispatcher(overrides = {}) {
+      const child = await spawnDispatcherProcess(env({ LOG_LEVEL: 'info', ...overrides }));
+      children.push(child);
+      return child;
+    },
+    async enqueue(count) {
+      const ids = Array.from({ length: count }, () => randomUUID());
+      const phones = ids.map((_, i) => `+8801921${String(100000 + i).slice(-6)}`);
+      await db.repository.createMany(
+        ids.map((id, i) => ({ id, phone: phones[i], phoneNormalized: phones[i], text: `hello ${i}`, encoding: 'GSM-7' as const, segments: 1 })),
+      );
+      const now = Date.now();
+      await queue.addBulk(
+        ids.map((id, i) => ({
+          name: 'send',
+          data: { message_id: id, phone: phones[i], text: `hello ${i}`, request_id: `req-${i}`, enqueued_at: now },
+          opts: { jobId: id, ...GATEWAY_JOB_OPTIONS },
+        })),
+      );
+      return ids;
+    },
+    async waitForTerminal(ids, timeoutMs) {
+      await waitFor(
+        () => {
+          const placeholders = ids.map(() => '?').join(',');
+          const open = sqlite.prepare(`SELECT count(*) AS n FROM sms_requests WHERE status IN ('pending','processing') AND id IN (${placeholders})`).get(...ids) as { n: number };
+          return open.n === 0;
+        },
+        timeoutMs,
+        100,
+        'every message to be sent or failed',
+      );
+    },
+    statuses() {
+      const rows = sqlite.prepare('SELECT status, count(*) AS n FROM sms_requests GROUP BY status').all() as { status: string; n: number }[];
+      return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    },
+    async stats() {
+      return Promise.all(mocks.map(async (m) => (await (await fetch(`${m.url}/admin/stats`)).json()) as MockStats));
+    },
+    async close() {
+      await Promise.all(dispatchers.map((d) => d.stop()));
+      await Promise.all(children.map((c) => c.stop()));
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+      const leftovers = await redis.keys(`*${prefix}*`);
+      if (leftovers.length > 0) await redis.del(...leftovers);
+      await redis.quit();
+      await Promise.all(mocks.map((m) => m.close()));
+      sqlite.close();
+      await db.close();
+      tmp.cleanup();
+    },
+  };
+}
+
+export async function setMode(mock: RunningProviderMock, mode: MockSetup['mode']): Promise<void> {
+  const res = await fetch(`${mock.url}/admin/mode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode }) });
+  if (!res.ok) throw new Error(`mock mode change failed: ${res.status}`);
+}
+
+/** Most entries of sorted `times` (ms) inside any window of `windowMs`, and the span first..last. */
+export function maxInWindow(times: number[], windowMs = 1000): number {
+  const t = [...times].sort((a, b) => a - b);
+  let best = 0;
+  let lo = 0;
+  for (let hi = 0; hi < t.length; hi++) {
+    while (t[hi] - t[lo] >= windowMs) lo++;
+    best = Math.max(best, hi - lo + 1);
+  }
+  return best;
+}
+
+/** Sends per second from the first to the last time in `times` (ms). */
+export function ratePerSecond(times: number[]): { count: number; spanMs: number; perSecond: number } {
+  const t = [...times].sort((a, b) => a - b);
+  const spanMs = t.length > 1 ? t[t.length - 1] - t[0] : 0;
+  return { count: t.length, spanMs, perSecond: spanMs > 0 ? ((t.length - 1) * 1000) / spanMs : 0 };
+}
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+export interface DispatcherProcess {
+  child: ChildProcess;
+  port: number;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  /** SIGTERM, then waits for the exit (SIGKILL after 15 s); resolves with the exit code. Idempotent. */
+  stop(): Promise<number | null>;
+}
+
+export async function spawnDispatcherProcess(env: Record<string, string>): Promise<DispatcherProcess> {
+  const child = spawn(process.execPath, ['--conditions=development', '--require', 'tsx/cjs', 'services/dispatcher/src/main.ts'], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.setEncoding('utf8').on('data', (c: string) => (out += c));
+  child.stderr?.setEncoding('utf8').on('data', (c: string) => (out += c));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stopping: Promise<number | null> | undefined;
+  const port = await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`dispatcher exited with ${child.exitCode}: ${out.slice(-2000)}`);
+      const line = out.split('\n').find((l) => l.includes('"dispatcher started"'));
+      return line ? (JSON.parse(line) as { port: number }).port : undefined;
+    },
+    60000,
+    100,
+    'the dispatcher process to start',
+  ).catch((err: Error) => {
+    child.kill('SIGKILL');
+    throw new Error(`${err.message}\n${out.slice(-2000)}`);
+  });
+  return {
+    child,
+    port,
+    output: () => out,
+    stop: () =>
+      (stopping ??= (async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15000);
+        const code = await exited;
+        clearTimeout(timer);
+        return code;
+      })()),
+  };
+}
