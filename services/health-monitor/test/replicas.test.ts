@@ -51,10 +51,10 @@ describe('health monitor replicas', () => {
     await outcomes.send('provider3', 'server_error', 12);
     await waitFor(async () => (await storedState(redis, keys, 'provider3'))?.state === 'probing', 4000, 20, 'provider3 probing');
     await outcomes.send('provider3', 'success');
-    await waitFor(async () => (await storedState(redis, keys, 'provider3'))?.state === 'available', 3000, 20, 'provider3 recovered');
+    await waitFor(async () => (await storedState(redis, keys, 'provider3'))?.state === 'available', 5000, 20, 'provider3 recovered');
     // provider1: down now, still cooling down at the restart.
     await outcomes.send('provider1', 'timeout', 12);
-    await waitFor(async () => (await storedState(redis, keys, 'provider1'))?.state === 'unavailable', 3000, 20, 'provider1 down');
+    await waitFor(async () => (await storedState(redis, keys, 'provider1'))?.state === 'unavailable', 5000, 20, 'provider1 down');
     // provider2: healthy traffic.
     await outcomes.send('provider2', 'success', 20);
     const before = await redis.hgetall(keys.healthState);
@@ -81,8 +81,10 @@ describe('health monitor replicas', () => {
   });
 
   it('runs two replicas with one leader and consistent states, and the follower takes over when the leader stops', async () => {
-    const a = await start({ HEALTH_COOLDOWN_MS: '1000' }, 'replica-a');
-    const b = await start({ HEALTH_COOLDOWN_MS: '1000' }, 'replica-b');
+    // A longer lease than TEST_ENV's, so a loaded machine does not hand it over by itself.
+    const env = { HEALTH_COOLDOWN_MS: '1000', HEALTH_LEASE_MS: '1500' };
+    const a = await start(env, 'replica-a');
+    const b = await start(env, 'replica-b');
     const events = await recordEvents(clients.make('events'), keys);
     expect([a.service.monitor.isLeader(), b.service.monitor.isLeader()]).toEqual([true, false]);
     expect(await redis.get(keys.healthLeader)).toBe('replica-a');
@@ -90,7 +92,7 @@ describe('health monitor replicas', () => {
     await outcomes.send('provider1', 'server_error', 10);
     await outcomes.send('provider2', 'success', 5);
     const statusOf = async (m: RunningMonitor) => (await getJson(`${m.server.url}/status/provider1`)).body;
-    await waitFor(async () => (await statusOf(b)).state === 'unavailable', 3000, 20, 'follower mirrors the state');
+    await waitFor(async () => (await statusOf(b)).state === 'unavailable', 5000, 20, 'follower mirrors the state');
     const [sa, sb] = [await statusOf(a), await statusOf(b)];
     expect(sb).toMatchObject({ leader: false, state: 'unavailable', since: sa.since, reason: sa.reason, cooldown_ms: sa.cooldown_ms });
     expect(sb.window.counts.server_error).toBe(10); // the follower's window is warm
@@ -99,17 +101,17 @@ describe('health monitor replicas', () => {
     // A reset asked of the follower is forwarded to the leader, which applies it.
     const forwarded = await getJson(`${b.server.url}/status/provider1/reset`, { method: 'POST' });
     expect(forwarded).toMatchObject({ status: 202, body: { reset: 'requested', leader: false, heard_by: 2 } });
-    await waitFor(async () => (await storedState(redis, keys, 'provider1'))?.reason === 'reset by operator', 3000, 20, 'reset applied');
-    await waitFor(async () => (await statusOf(b)).state === 'available', 3000, 20, 'follower sees the reset');
+    await waitFor(async () => (await storedState(redis, keys, 'provider1'))?.reason === 'reset by operator', 5000, 20, 'reset applied');
+    await waitFor(async () => (await statusOf(b)).state === 'available', 5000, 20, 'follower sees the reset');
     expect((await statusOf(b)).window.failures).toBe(0);
 
     await outcomes.send('provider1', 'server_error', 10);
-    await waitFor(async () => (await storedState(redis, keys, 'provider1'))?.state === 'unavailable', 3000, 20, 'down again');
+    await waitFor(async () => (await storedState(redis, keys, 'provider1'))?.state === 'unavailable', 5000, 20, 'down again');
     await a.close();
-    await waitFor(() => b.service.monitor.isLeader(), 3000, 20, 'follower takes the lease');
+    await waitFor(() => b.service.monitor.isLeader(), 5000, 20, 'follower takes the lease');
     expect(await redis.get(keys.healthLeader)).toBe('replica-b');
     // The new leader carries on the state machine it inherited: cooldown -> probing.
-    await waitFor(async () => (await storedState(redis, keys, 'provider1'))?.state === 'probing', 3000, 20, 'probing by the new leader');
+    await waitFor(async () => (await storedState(redis, keys, 'provider1'))?.state === 'probing', 5000, 20, 'probing by the new leader');
     expect(await redis.get(keys.probeTokens('provider1'))).toBe('3');
 
     expect(transitions(events).map((e) => `${e.provider}:${e.previous}->${e.state.state}`)).toEqual([
@@ -124,9 +126,9 @@ describe('health monitor replicas', () => {
     const m = await start();
     const events = await recordEvents(clients.make('events'), keys);
     await outcomes.send('provider2', 'connection_error', 10);
-    await waitFor(async () => (await storedState(redis, keys, 'provider2'))?.state === 'unavailable', 3000, 20, 'down');
+    await waitFor(async () => (await storedState(redis, keys, 'provider2'))?.state === 'unavailable', 5000, 20, 'down');
     expect(await publishHealthReset(redis, keys, 'provider2')).toBe(1);
-    await waitFor(async () => (await storedState(redis, keys, 'provider2'))?.state === 'available', 3000, 20, 'reset');
+    await waitFor(async () => (await storedState(redis, keys, 'provider2'))?.state === 'available', 5000, 20, 'reset');
     expect(transitions(events).at(-1)).toMatchObject({ provider: 'provider2', previous: 'unavailable', state: { reason: 'reset by operator' } });
     expect((await getJson(`${m.server.url}/status/provider2`)).body.window.failures).toBe(0);
   });

@@ -51,7 +51,7 @@ describe('health monitor status endpoints', () => {
     const res = await waitFor(async () => {
       const r = await getJson(`${monitor.server.url}/status`);
       return r.body.providers[0].window.samples === 7 ? r : undefined;
-    }, 3000);
+    }, 5000);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ leader: true, replica: expect.any(String) });
     expect(res.body.providers.map((p: { provider: string }) => p.provider)).toEqual(['provider1', 'provider2', 'provider3']);
@@ -89,7 +89,7 @@ describe('health monitor status endpoints', () => {
     const outcomes = new Outcomes(redis, keys);
     const events = await recordEvents(clients.make('events'), keys);
     await outcomes.send('provider3', 'server_error', 10);
-    await waitFor(async () => (await storedState(redis, keys, 'provider3'))?.state === 'unavailable', 3000, 20, 'down');
+    await waitFor(async () => (await storedState(redis, keys, 'provider3'))?.state === 'unavailable', 5000, 20, 'down');
 
     const res = await getJson(`${monitor.server.url}/status/provider3/reset`, { method: 'POST' });
     expect(res).toMatchObject({ status: 200, body: { reset: true, leader: true, state: { provider: 'provider3', state: 'available', reason: 'reset by operator', cooldown_ms: 10000 } } });
