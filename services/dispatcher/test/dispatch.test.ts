@@ -28,7 +28,7 @@ describe('dispatcher with three healthy providers', () => {
 
   it('sends every queued message once and records the row, the response and the outcome event', async () => {
     const ids = await h.enqueue(30);
-    await h.waitForTerminal(ids, 15000);
+    await h.waitForTerminal(ids, 40000);
 
     const rows = await Promise.all(ids.map((id) => h.db.repository.findWithResponses(id)));
     for (const row of rows) {
@@ -48,7 +48,7 @@ describe('dispatcher with three healthy providers', () => {
     const events = await outcomeEvents(h);
     expect(events.filter((e) => ids.includes(e.message_id ?? ''))).toHaveLength(30);
     expect(events.every((e) => e.kind === 'success' && e.latency_ms >= 0)).toBe(true);
-  });
+  }, 60000);
 
   it('does not send again a message whose stored request is already sent (a redelivered job)', async () => {
     const [id] = await h.enqueue(1);
@@ -75,7 +75,7 @@ describe('dispatcher with provider2 down and no health monitor', () => {
 
   it('sends everything through provider1 and provider3, trying provider2 at most once per message', async () => {
     const ids = await h.enqueue(90);
-    await h.waitForTerminal(ids, 20000);
+    await h.waitForTerminal(ids, 40000);
     expect(h.statuses()).toEqual({ sent: 90 });
 
     const rows = responses(h);
@@ -96,7 +96,7 @@ describe('dispatcher with provider2 down and no health monitor', () => {
     expect(p1.duplicates + p3.duplicates).toBe(0);
     const events = await h.redis.xlen(h.keys.outcomeStream);
     expect(events).toBe(rows.length);
-  });
+  }, 60000);
 });
 
 describe('dispatcher with provider1 rejecting every message', () => {
@@ -109,7 +109,7 @@ describe('dispatcher with provider1 rejecting every message', () => {
 
   it('fails provider1 messages at once with one response row each and sends the rest', async () => {
     const ids = await h.enqueue(60);
-    await h.waitForTerminal(ids, 15000);
+    await h.waitForTerminal(ids, 40000);
     const rows = responses(h);
     const rejected = rows.filter((r) => r.provider === 'provider1');
     expect(rejected.length).toBeGreaterThan(0);
@@ -129,7 +129,7 @@ describe('dispatcher with provider1 rejecting every message', () => {
     const [p1, p2, p3] = await h.stats();
     expect(p1.received).toBe(failedIds.size);
     expect(p2.accepted + p3.accepted).toBe(60 - failedIds.size);
-  });
+  }, 60000);
 });
 
 describe('dispatcher with weights 2/1/1', () => {
@@ -141,11 +141,11 @@ describe('dispatcher with weights 2/1/1', () => {
   afterAll(() => h.close());
 
   it('splits the traffic about 50/25/25', async () => {
-    const ids = await h.enqueue(400);
-    await h.waitForTerminal(ids, 20000);
-    expect(h.statuses()).toEqual({ sent: 400 });
+    const ids = await h.enqueue(200);
+    await h.waitForTerminal(ids, 40000);
+    expect(h.statuses()).toEqual({ sent: 200 });
     const counts = h.sqlite.prepare("SELECT provider, count(*) AS n FROM sms_requests WHERE status = 'sent' GROUP BY provider").all() as { provider: string; n: number }[];
-    const share = Object.fromEntries(counts.map((c) => [c.provider, c.n / 400]));
+    const share = Object.fromEntries(counts.map((c) => [c.provider, c.n / 200]));
     expect(share.provider1).toBeGreaterThan(0.47);
     expect(share.provider1).toBeLessThan(0.53);
     expect(share.provider2).toBeGreaterThan(0.22);
@@ -153,5 +153,5 @@ describe('dispatcher with weights 2/1/1', () => {
     expect(share.provider3).toBeGreaterThan(0.22);
     expect(share.provider3).toBeLessThan(0.28);
     expect(maxInWindow(h.arrivals[0])).toBeLessThanOrEqual(200);
-  });
+  }, 60000);
 });

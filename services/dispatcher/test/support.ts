@@ -90,7 +90,7 @@ export async function startHarness(mockSetups: MockSetup[] = [{}, {}, {}]): Prom
     PROVIDER2_URL: mocks[1].sendUrl,
     PROVIDER3_URL: mocks[2].sendUrl,
     DISPATCHER_PORT: '0',
-    PROVIDER_TIMEOUT_MS: '3000',
+    PROVIDER_TIMEOUT_MS: '10000',
     RETRY_BASE_DELAY_MS: '20',
     NO_PROVIDER_DELAY_MS: '200',
     DISPATCHER_LOCK_MS: '5000',
