@@ -15,7 +15,12 @@ async function main() {
   let exiting = false;
 
   const shutdown = async (reason, code) => {
-    if (exiting) return;
+    if (exiting) {
+      // A second Ctrl-C: do not wait for graceful shutdowns any longer.
+      say(`${reason} again; killing everything`);
+      if (handle) for (const p of Object.values(handle.processes)) if (!p.exited) p.child.kill('SIGKILL');
+      process.exit(1);
+    }
     exiting = true;
     say(`${reason}; stopping everything`);
     abort.abort();

@@ -41,6 +41,16 @@ describe('docker-compose.yml', () => {
     for (const dir of mains) expect(fs.existsSync(path.join(root, dir, 'project.json'))).toBe(true);
   });
 
+  it('passes every configuration variable of the registry to the containers (from the shell or .env, or fixed)', () => {
+    const doc = load();
+    const given = new Set<string>();
+    for (const s of Object.values(doc.services as Record<string, Svc>)) {
+      if (s.environment && typeof s.environment === 'object') for (const k of Object.keys(s.environment)) given.add(k);
+    }
+    // Add a new variable to x-app-env (or x-mock-env) in docker-compose.yml as NAME: ${NAME:-}.
+    expect(Object.keys(envVars).filter((n) => !given.has(n))).toEqual([]);
+  });
+
   // The checker itself must catch what it claims to catch.
   describe('the checker, given a broken file', () => {
     const mutate = (fn: (doc: ComposeDoc) => void) => {

@@ -40,7 +40,15 @@ export function renderEnvExample(): string {
   // Variables declared in a shape the line scan missed still get listed.
   const missed = (Object.keys(envVars) as EnvVarName[]).filter((n) => !seen.has(n));
   if (missed.length) out.push('', '# --- other ---', ...missed.map((n) => `# ${n}=${defaultOf(n)}`));
-  out.push('', '# --- npm start only ---', '# Number of dispatchers npm start runs (ports DISPATCHER_PORT, +1, ...).', '# DISPATCHERS=1', '');
+  out.push(
+    '',
+    '# --- npm start only (scripts/launcher.js) ---',
+    '# Number of dispatchers npm start runs (ports DISPATCHER_PORT, +1, ...).',
+    '# DISPATCHERS=1',
+    '# Directory of the Redis AOF npm start owns and of the default SQLite file.',
+    '# TWILLOW_DATA_DIR=./data',
+    '',
+  );
   return out.join('\n');
 }
 
