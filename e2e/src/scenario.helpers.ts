@@ -225,11 +225,11 @@ export async function totalJobs(queue: Queue): Promise<number> {
 }
 
 /** Rows straight from the SQLite file (read-only): for checks while the gateway is down. */
-export function readRequestsFromDb(stack: E2EStack): Array<{ id: string; status: string; attempts: number }> {
+export function readRequestsFromDb(stack: E2EStack): Array<{ id: string; status: string; attempts: number; text: string }> {
   const db = new Database(stack.databaseFile, { readonly: true, fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
-    return db.prepare('SELECT id, status, attempts FROM sms_requests').all() as Array<{ id: string; status: string; attempts: number }>;
+    return db.prepare('SELECT id, status, attempts, text FROM sms_requests').all() as Array<{ id: string; status: string; attempts: number; text: string }>;
   } finally {
     db.close();
   }

@@ -9,9 +9,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePorts, isAlive, startStack, type StackHandle } from '../../scripts/launcher';
+import { isAlive, startStack, type StackHandle } from '../../scripts/launcher';
 
 /** Lines kept per process (all incarnations) for failure messages. */
 const KEEP_LINES = 400;
@@ -96,10 +97,10 @@ const verbose = () => process.env.E2E_VERBOSE === '1' || process.env.E2E_VERBOSE
 export async function startE2EStack(options: E2EStackOptions): Promise<E2EStack> {
   installSafetyNet();
   const dispatchers = options.dispatchers ?? 1;
-  // gateway, monitor, 3 mocks, redis, and one port per dispatcher (the launcher gives dispatcher-i
-  // base + i - 1, so those must be consecutive: we probe a run of them below).
-  const [gatewayPort, monitorPort, m1, m2, m3, redisPort] = await freePorts(6);
-  const dispatcherBase = await consecutiveFreePorts(dispatchers);
+  // Ports outside the kernel's ephemeral range: a process that reconnects in a loop to a stopped
+  // Redis (or gateway) on an ephemeral port can connect to itself or take the port as its own source
+  // port, and the restart then fails with EADDRINUSE.
+  const [gatewayPort, monitorPort, m1, m2, m3, redisPort, dispatcherBase] = await stablePorts(6, dispatchers);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `twillow-e2e-${options.label}-`));
   const databaseFile = path.join(dataDir, 'e2e.db');
   const apiKey = `e2e-${randomBytes(12).toString('hex')}`;
@@ -195,23 +196,50 @@ export async function startE2EStack(options: E2EStackOptions): Promise<E2EStack>
   return stack;
 }
 
-/** The first of `n` consecutive ports that are free right now. */
-async function consecutiveFreePorts(n: number): Promise<number> {
-  const net = await import('node:net');
-  const tryListen = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const srv = net.createServer();
-      srv.once('error', () => resolve(false));
-      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const [base] = await freePorts(1);
-    if (base + n > 65535) continue;
-    let ok = true;
-    for (let i = 1; i < n && ok; i += 1) ok = await tryListen(base + i);
-    if (ok) return base;
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo > 0 && hi >= lo) return [lo, hi];
+  } catch {
+    // not Linux: fall back to the IANA dynamic range
   }
-  throw new Error(`no run of ${n} consecutive free ports found`);
+  return [49152, 65535];
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * `single` free ports and then the first of `run` consecutive free ports (the launcher gives
+ * dispatcher-i base + i - 1), all picked at random below the ephemeral range, so they are not
+ * handed out as source ports of outgoing connections.
+ */
+async function stablePorts(single: number, run: number): Promise<number[]> {
+  const [ephemeralLo] = ephemeralRange();
+  const lo = 20000;
+  const hi = Math.max(lo + 2000, Math.min(ephemeralLo, 65536)) - run - 1;
+  const taken = new Set<number>();
+  const pick = async (length: number): Promise<number> => {
+    for (let attempt = 0; attempt < 500; attempt += 1) {
+      const base = lo + Math.floor(Math.random() * (hi - lo));
+      let ok = true;
+      for (let i = 0; i < length && ok; i += 1) ok = !taken.has(base + i) && (await canListen(base + i));
+      if (ok) {
+        for (let i = 0; i < length; i += 1) taken.add(base + i);
+        return base;
+      }
+    }
+    throw new Error(`no ${length} free consecutive port(s) found between ${lo} and ${hi}`);
+  };
+  const out: number[] = [];
+  for (let i = 0; i < single; i += 1) out.push(await pick(1));
+  out.push(await pick(Math.max(1, run)));
+  return out;
 }
 
 /**

@@ -71,15 +71,25 @@ describe('process crashes under load', () => {
       const s = stack();
       const { gateway, mocks } = clientsFor(s);
       const killer = sleep(2500).then(() => s.handle.kill('dispatcher-2', 'SIGKILL'));
-      const run = await sendPaced(gateway, { rate: 100, durationMs: 6000, label: 'kill-dispatcher', timeoutMs: 60000 });
-      await killer;
-      expect(s.handle.processes['dispatcher-2'].signal).toBe('SIGKILL');
-      expect(statusHistogram(run.records)).toEqual({ '200': run.records.length });
-      const ids = okIds(run.records);
-      const rows = await waitUntilAllFinal(gateway, ids, 90000);
-      expect([...rows.values()].filter((r) => r.status !== 'sent').map((r) => `${r.id} ${r.status} ${r.last_error}`)).toEqual([]);
-      expect(await acceptedOnce(mocks, ids)).toEqual({ missing: 0, twice: [], duplicates: 0 });
-      await s.handle.start('dispatcher-2');
+      try {
+        const run = await sendPaced(gateway, { rate: 100, durationMs: 6000, label: 'kill-dispatcher', timeoutMs: 60000 });
+        await killer;
+        expect(s.handle.processes['dispatcher-2'].signal).toBe('SIGKILL');
+        expect(statusHistogram(run.records)).toEqual({ '200': run.records.length });
+        const ids = okIds(run.records);
+        const rows = await waitUntilAllFinal(gateway, ids, 90000);
+        expect([...rows.values()].filter((r) => r.status !== 'sent').map((r) => `${r.id} ${r.status} ${r.last_error}`)).toEqual([]);
+        // "twice" catches a message accepted by two providers, "duplicates" one accepted twice by the same provider.
+        const once = await acceptedOnce(mocks, ids);
+        if (once.twice.length) {
+          // Show what the gateway stored about the messages sent twice (the failure message carries it).
+          for (const t of once.twice.slice(0, 3)) once.twice.push(JSON.stringify(await gateway.getRequest(t.split(' ')[0])));
+        }
+        expect(once).toEqual({ missing: 0, twice: [], duplicates: 0 });
+      } finally {
+        await killer;
+        await s.handle.start('dispatcher-2');
+      }
     }),
   );
 
@@ -142,7 +152,6 @@ describe('process crashes under load', () => {
       const before = run.records.filter((r) => r.at < signalAt);
       const unanswered = before.filter((r) => isFailure(r.result));
       expect(before.length).toBeGreaterThan(50);
-      expect(unanswered.map((r) => `#${r.i} at -${signalAt - r.at} ms: ${isFailure(r.result) ? r.result.code ?? r.result.error : ''}`)).toEqual([]);
       const late = run.records.filter((r) => r.at >= signalAt && !isFailure(r.result));
       expect(late.filter((r) => !isFailure(r.result) && ![200, 503].includes(r.result.status)).map((r) => (r.result as { status: number }).status)).toEqual([]);
 
@@ -168,9 +177,17 @@ describe('process crashes under load', () => {
       const all = [...storedIds];
       const rows = await waitUntilAllFinal(gateway, all, 90000);
       expect([...rows.values()].filter((r) => r.status !== 'sent').map((r) => `${r.id} ${r.status}`)).toEqual([]);
-      process.stderr.write(
-        `[e2e:crashes] gateway SIGTERM: ${before.length} written before the signal, ${ok.length} answered 200, ${stored.length} stored, answers ${JSON.stringify(statusHistogram(run.records))}\n`,
+      const storedTexts = new Set(stored.map((r) => r.text));
+      const resetBeforeSignal = unanswered.map(
+        (r) =>
+          `#${r.i} written ${signalAt - r.at} ms before the signal, failed after ${isFailure(r.result) ? `${Math.round(r.result.ms)} ms: ${r.result.code ?? r.result.error}` : ''}` +
+          (storedTexts.has(r.text) ? ' (stored anyway)' : ' (not stored)'),
       );
+      process.stderr.write(
+        `[e2e:crashes] gateway SIGTERM: ${before.length} written before the signal (${unanswered.length} unanswered), ${ok.length} answered 200, answers ${JSON.stringify(statusHistogram(run.records))}\n`,
+      );
+      // Last, so that every other invariant above is checked in each run.
+      expect(resetBeforeSignal).toEqual([]);
     }),
   );
 });
