@@ -43,7 +43,9 @@ async function main(): Promise<void> {
   try {
     await service.start();
   } catch (err) {
-    logger.error('health monitor failed to start', { error: err instanceof Error ? err.message : String(err) });
+    const message = err instanceof Error ? err.message : String(err);
+    logger.error('health monitor failed to start', { error: message });
+    process.stderr.write(`health-monitor could not start: ${message}\n`);
     await service.close().catch(() => undefined);
     process.exit(1);
   }
