@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   try {
     server = await listen(gateway.app, env.GATEWAY_PORT, env.HOST);
   } catch (err) {
-    console.error(describeListenError(err, `The ${SERVICE_NAME}`, env.GATEWAY_PORT, 'GATEWAY_PORT'));
+    console.error(describeListenError(err, 'the ingest gateway', env.GATEWAY_PORT, 'GATEWAY_PORT'));
     await gateway.close();
     process.exit(1);
   }
