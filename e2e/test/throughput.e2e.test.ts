@@ -67,12 +67,47 @@ describe('sustained load at the binding rate limit (3 dispatchers)', () => {
         const drainedAt = Date.now();
         sampling = false;
         await sampler;
+
+        const stats = await mocks.allStats();
+        const acceptedIds = (await Promise.all(PROVIDERS.map((p) => mocks.accepted(p)))).flat();
+        const details = await getDetails(gateway, ids);
+        const answers = [...details.values()].flatMap((d) => d.responses);
+        // Every stored answer is one request that reached a provider: send time = answer - latency.
+        const globalPeak = maxInAnyWindow(answers.map((a) => Date.parse(a.created_at) - a.latency_ms));
+        const nonSuccess: Record<string, number> = {};
+        for (const a of answers.filter((x) => x.status_code !== 200)) {
+          const key = `${a.provider}:${a.outcome}:${a.error ?? a.status_code}`;
+          nonSuccess[key] = (nonSuccess[key] ?? 0) + 1;
+        }
+        const multi = [...details.values()].filter((d) => d.responses.length !== 1);
+
+        // Dispatch rate while the queue was busy: from 5% to 95% of all accepted sends.
+        const total = ids.length;
+        const at = (fraction: number) => samples.find((x) => x.accepted >= fraction * total);
+        const lo = at(0.05);
+        const hi = at(0.95);
+        const dispatchRate = lo && hi && hi.t > lo.t ? ((hi.accepted - lo.accepted) * 1000) / (hi.t - lo.t) : 0;
+        const latencies = run.records.map((r) => (isFailure(r.result) ? Infinity : r.result.ms)).sort((a, b) => a - b);
+        const report = {
+          offered_rate: Number(run.offeredRate.toFixed(1)),
+          dispatch_rate: Number(dispatchRate.toFixed(1)),
+          binding_limit: BINDING_LIMIT,
+          ratio: Number((dispatchRate / BINDING_LIMIT).toFixed(3)),
+          per_provider_peak_1s: Object.fromEntries(PROVIDERS.map((p) => [p, stats[p].max_in_any_1s_window])),
+          global_peak_1s_from_send_times: globalPeak.max,
+          drain_after_last_send_ms: drainedAt - sentAt,
+          ingest_p50_ms: Math.round(latencies[Math.floor(latencies.length / 2)]),
+          ingest_p99_ms: Math.round(latencies[Math.floor(latencies.length * 0.99)]),
+          messages_with_retries: multi.length,
+          non_success_answers: nonSuccess,
+        };
+        process.stderr.write(`[e2e:throughput] ${JSON.stringify(report)}\n`);
+
         const notSent = [...rows.values()].filter((r) => r.status !== 'sent');
         expect(notSent.map((r) => `${r.id}: ${r.status} ${r.last_error}`)).toEqual([]);
 
         // The providers' own counts: each saw at most its limit in any 1-second interval, nothing was
         // throttled (so the limiter, not the mock, held the rate), nothing failed, no message twice.
-        const stats = await mocks.allStats();
         const view = PROVIDERS.map((id) => ({
           provider: id,
           peak_within_limit: stats[id].max_in_any_1s_window <= PROVIDER_LIMIT,
@@ -85,48 +120,20 @@ describe('sustained load at the binding rate limit (3 dispatchers)', () => {
           PROVIDERS.map((id) => ({ provider: id, peak_within_limit: true, peak: expect.any(Number), throttled: 0, failed: 0, duplicates: 0 })),
         );
         expect(sumOf(stats, 'accepted')).toBe(ids.length);
-        const acceptedIds = (await Promise.all(PROVIDERS.map((p) => mocks.accepted(p)))).flat();
         expect(acceptedIds.length).toBe(ids.length);
         expect(new Set(acceptedIds)).toEqual(new Set(ids));
 
-        // Every request was sent in exactly one attempt (no 429 reached the dispatcher) and the
-        // provider it names is the one whose answer is stored.
-        const details = await getDetails(gateway, ids);
-        const multi = [...details.values()].filter((d) => d.responses.length !== 1 || d.responses[0].status_code !== 200 || d.responses[0].provider !== d.provider);
-        expect(multi.slice(0, 5).map((d) => ({ id: d.id, provider: d.provider, responses: d.responses }))).toEqual([]);
-
-        // Global: with 3 x 50 < 200 the global limit cannot bind, but check it on two independent
-        // measures: the per-provider peaks summed (an upper bound of any window's total) and the send
-        // times recorded by the dispatchers (answer time minus latency).
-        const perProviderPeaks = PROVIDERS.map((p) => stats[p].max_in_any_1s_window);
-        const sendTimes = [...details.values()].map((d) => Date.parse(d.responses[0].created_at) - d.responses[0].latency_ms);
-        const globalPeak = maxInAnyWindow(sendTimes);
-        expect(perProviderPeaks.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(TOTAL_LIMIT);
+        // Global: with 3 x 50 < 200 the global limit cannot bind here; it is still checked on two
+        // independent measures: the per-provider peaks summed (an upper bound of any window's total)
+        // and the send times of every stored answer.
+        expect(PROVIDERS.reduce((n, p) => n + stats[p].max_in_any_1s_window, 0)).toBeLessThanOrEqual(TOTAL_LIMIT);
         expect(globalPeak.max).toBeLessThanOrEqual(TOTAL_LIMIT);
 
-        // Dispatch rate while the queue was busy: from 5% to 95% of all accepted sends.
-        const total = ids.length;
-        const at = (fraction: number) => samples.find((s) => s.accepted >= fraction * total);
-        const lo = at(0.05);
-        const hi = at(0.95);
-        expect(lo && hi && hi.t > lo.t).toBe(true);
-        const dispatchRate = ((hi!.accepted - lo!.accepted) * 1000) / (hi!.t - lo!.t);
-        const report = {
-          offered_rate: Number(run.offeredRate.toFixed(1)),
-          dispatch_rate: Number(dispatchRate.toFixed(1)),
-          binding_limit: BINDING_LIMIT,
-          ratio: Number((dispatchRate / BINDING_LIMIT).toFixed(3)),
-          per_provider_peak_1s: Object.fromEntries(PROVIDERS.map((p) => [p, stats[p].max_in_any_1s_window])),
-          global_peak_1s_from_send_times: globalPeak.max,
-          drain_after_last_send_ms: drainedAt - sentAt,
-          ingest_p99_ms: Number(
-            run.records
-              .map((r) => (isFailure(r.result) ? Infinity : r.result.ms))
-              .sort((a, b) => a - b)
-              [Math.floor(run.records.length * 0.99)].toFixed(1),
-          ),
-        };
-        process.stderr.write(`[e2e:throughput] ${JSON.stringify(report)}\n`);
+        // Healthy, unthrottled providers: every message goes through in one attempt, and the
+        // provider a request names is the one whose answer is stored.
+        expect({ messages_with_retries: multi.length, non_success_answers: nonSuccess }).toEqual({ messages_with_retries: 0, non_success_answers: {} });
+        expect([...details.values()].filter((d) => d.responses[0]?.provider !== d.provider).map((d) => d.id)).toEqual([]);
+
         expect(dispatchRate).toBeGreaterThanOrEqual(0.95 * BINDING_LIMIT);
       } finally {
         sampling = false;
