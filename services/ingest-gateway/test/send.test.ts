@@ -4,7 +4,7 @@ import { startGateway, VALID_E164, VALID_PHONE, type JsonResponse, type TestGate
 describe('POST /api/sms/send and /api/sms/', () => {
   let gw: TestGateway;
   beforeAll(async () => {
-    gw = await startGateway({ env: { MAX_SEGMENTS: '3', BODY_LIMIT_BYTES: '4096', INGEST_RATE_LIMIT: '100000' } });
+    gw = await startGateway({ env: { MAX_SEGMENTS: '3', BODY_LIMIT_BYTES: '4096', INGEST_RATE_LIMIT: '100000', LOG_LEVEL: 'debug' } });
   });
   afterAll(async () => {
     await gw.close();
@@ -37,7 +37,7 @@ describe('POST /api/sms/send and /api/sms/', () => {
     expect(await gw.redis.exists(`${gw.keys.bullPrefix}:${gw.keys.smsQueue}:${body.message_id}`)).toBe(1);
 
     const logLine = gw.logs.find((l) => l.message === 'sms queued' && l.message_id === body.message_id);
-    expect(logLine).toMatchObject({ request_id: 'req-send-1', phone: '+88019*****475' });
+    expect(logLine).toMatchObject({ level: 'debug', request_id: 'req-send-1', phone: '+88019*****475' });
   });
 
   it('accepts POST /api/sms/ the same way', async () => {

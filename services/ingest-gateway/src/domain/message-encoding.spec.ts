@@ -1,4 +1,4 @@
-import { checkText, measureText } from './message-encoding';
+import { checkText, measureText, measureWithCalculator } from './message-encoding';
 
 describe('measureText', () => {
   it.each([
@@ -27,5 +27,27 @@ describe('checkText', () => {
     expect(() => checkText('a'.repeat(161), 1)).toThrow(
       expect.objectContaining({ code: 'SMS.TOO_MANY_SEGMENTS', details: { segments: 2, max_segments: 1, encoding: 'GSM-7' } }),
     );
+  });
+});
+
+describe('the plain-ASCII fast path', () => {
+  const alphabet = 'abcXYZ0129 \n\r!"#$%&\'()*+,-./:;<=>?@_';
+  it('agrees with the calculator on every length from 0 to 1000 and on random texts', () => {
+    for (let n = 0; n <= 1000; n++) {
+      const text = 'a'.repeat(n);
+      expect({ n, ...measureText(text) }).toEqual({ n, ...measureWithCalculator(text) });
+    }
+    let seed = 42;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 300; i++) {
+      const length = Math.floor(random() * 700);
+      const text = Array.from({ length }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+      expect({ text, ...measureText(text) }).toEqual({ text, ...measureWithCalculator(text) });
+    }
+  });
+
+  it.each(['€', '[', '~', '`', 'é', '😀'])('leaves texts with %s to the calculator', (ch) => {
+    const text = `price ${ch} 10`;
+    expect(measureText(text)).toEqual(measureWithCalculator(text));
   });
 });

@@ -8,12 +8,28 @@ export interface MessageEncoding {
   segments: number;
 }
 
+/** Characters of the GSM-7 basic table that are also ASCII: one septet each, never escaped. */
+const GSM7_BASIC_ASCII = /^[A-Za-z0-9 \n\r!"#$%&'()*+,\-./:;<=>?@_]*$/;
+
 /**
  * The encoding and segment count of `text`, from Twilio's segment calculator: GSM-7 when every
  * character is in the GSM-7 basic or extension table (extension characters such as € take two
  * septets), else UCS-2 (emoji take two UTF-16 units).
+ *
+ * Plain-ASCII texts of the basic table (most traffic) take a fast path with the same result: one
+ * septet per character, 160 in one segment, 153 per segment when split. The calculator costs
+ * ~250 µs per message (grapheme splitting), more than the rest of the request; message-encoding.spec
+ * checks that both agree.
  */
 export function measureText(text: string): MessageEncoding {
+  if (GSM7_BASIC_ASCII.test(text)) {
+    return { encoding: 'GSM-7', segments: text.length <= 160 ? 1 : Math.ceil(text.length / 153) };
+  }
+  return measureWithCalculator(text);
+}
+
+/** Twilio's calculator, for every text (the reference the fast path is checked against). */
+export function measureWithCalculator(text: string): MessageEncoding {
   const message = new SegmentedMessage(text, 'auto');
   return { encoding: message.encodingName, segments: message.segmentsCount };
 }

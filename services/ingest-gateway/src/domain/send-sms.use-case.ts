@@ -132,7 +132,8 @@ export class SendSmsUseCase {
         { details: { message_id: id, status: 'pending' }, headers: { 'Retry-After': '1' }, cause: err },
       );
     }
-    logger.info('sms queued', { message_id: id, phone: message.phoneNormalized, segments: message.segments, encoding: message.encoding });
+    // debug, not info: one line per accepted message costs ~50 µs (a fifth of a request) at full rate.
+    logger.debug('sms queued', { message_id: id, phone: message.phoneNormalized, segments: message.segments, encoding: message.encoding });
     return {
       replayed: false,
       response: {
