@@ -17,6 +17,7 @@ import type { RedisKeys } from './keys';
 export class HealthStateView {
   private readonly states = new Map<string, ProviderHealthState>();
   private subscriber?: Redis;
+  private refreshTimer?: NodeJS.Timeout;
   private readonly listeners: ((event: AvailabilityEvent) => void)[] = [];
 
   constructor(
@@ -38,12 +39,18 @@ export class HealthStateView {
         return;
       }
       this.apply(parsed.data.state);
+      // The monitor re-announces standing states so readers never see them go stale; those are not transitions.
+      if (parsed.data.previous === parsed.data.state.state) return;
       for (const l of this.listeners) l(parsed.data);
     });
     // Re-read the snapshot after every reconnect: events published while we were away are lost.
     subscriber.on('ready', () => void this.refresh().catch(() => undefined));
     await subscriber.subscribe(this.keys.availabilityChannel);
     await this.refresh();
+    // The monitor refreshes `updated_at` in the hash; re-reading it a few times per max age keeps a
+    // live state from looking stale here, while a dead monitor's states still age out.
+    this.refreshTimer = setInterval(() => void this.refresh().catch(() => undefined), Math.max(250, Math.floor(this.maxAgeMs / 3)));
+    this.refreshTimer.unref();
   }
 
   async refresh(): Promise<void> {
@@ -78,6 +85,7 @@ export class HealthStateView {
   }
 
   async stop(): Promise<void> {
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
     if (this.subscriber) await this.subscriber.unsubscribe(this.keys.availabilityChannel).catch(() => undefined);
   }
 }

@@ -79,3 +79,31 @@ describe('OutcomePublisher', () => {
     }
   });
 });
+
+describe('HealthStateView freshness', () => {
+  it('keeps a state fresh that the monitor keeps refreshing in the hash, and does not report re-announcements as transitions', async () => {
+    const keys = redisKeys(uniquePrefix('hvf'));
+    const redis = new Redis(testRedisUrl());
+    const sub = new Redis(testRedisUrl());
+    const view = new HealthStateView(redis, keys, 600, logger);
+    try {
+      const write = () => redis.hset(keys.healthState, 'provider1', JSON.stringify(state('provider1', 'unavailable')));
+      await write();
+      await view.start(sub);
+      const transitions: string[] = [];
+      view.onTransition((e) => transitions.push(`${e.previous}->${e.state.state}`));
+      const timer = setInterval(() => void write(), 150);
+      await new Promise((r) => setTimeout(r, 1000));
+      clearInterval(timer);
+      expect(view.effectiveState('provider1')).toBe('unavailable');
+      await redis.publish(keys.availabilityChannel, JSON.stringify({ provider: 'provider1', previous: 'unavailable', state: state('provider1', 'unavailable') }));
+      await redis.publish(keys.availabilityChannel, JSON.stringify({ provider: 'provider1', previous: 'unavailable', state: state('provider1', 'probing') }));
+      await waitFor(() => transitions.length > 0, 2000, 10, 'a transition');
+      expect(transitions).toEqual(['unavailable->probing']);
+    } finally {
+      await view.stop();
+      await redis.del(keys.healthState);
+      await Promise.all([redis.quit(), sub.quit()]);
+    }
+  });
+});
