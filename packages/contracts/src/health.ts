@@ -16,6 +16,12 @@ export const outcomeEventSchema = z.object({
   /** Epoch ms when the answer (or the error) arrived. */
   at: z.number().int(),
   message_id: z.string().optional(),
+  /**
+   * Short reason of a non-success for operators (e.g. `HTTP 503`, `ETIMEDOUT`, the provider's error
+   * text), shown by the dashboard. Never a phone number or a key. No length limit here, so a long
+   * text cannot make the monitor drop the outcome; readers truncate.
+   */
+  error: z.string().optional(),
 });
 export type OutcomeEvent = z.infer<typeof outcomeEventSchema>;
 
