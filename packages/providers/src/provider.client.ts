@@ -21,6 +21,9 @@ export interface SendOptions {
   requestId?: string;
 }
 
+/** Idle keep-alive sockets are closed after this long, in ms (below Node's and most servers' 5 s). */
+const IDLE_SOCKET_TIMEOUT_MS = 4000;
+
 /** Error codes that mean no answer came back from the provider's host. */
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT']);
 
@@ -34,7 +37,10 @@ export class ProviderClient {
   private readonly got: Got;
 
   constructor(private readonly options: ProviderClientOptions) {
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: options.maxSockets };
+    // `timeout` closes idle keep-alive sockets before a server's usual 5 s keep-alive timeout does
+    // (and lets Node honour a shorter `Keep-Alive: timeout=` hint). Otherwise a send can go out on a
+    // socket the server is closing at that moment and fail with ECONNRESET, a false health failure.
+    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: options.maxSockets, timeout: IDLE_SOCKET_TIMEOUT_MS };
     this.httpAgent = new http.Agent(agentOptions);
     this.httpsAgent = new https.Agent(agentOptions);
     this.got = got.extend({

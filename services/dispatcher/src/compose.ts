@@ -85,7 +85,9 @@ export function composeDispatcher(config: DispatcherConfig, options: ComposeOpti
       maxAttempts: config.maxAttempts,
       retryBaseDelayMs: config.retryBaseDelayMs,
       maxThrottled: MAX_THROTTLED_PER_MESSAGE,
-      leaseMs: config.providerTimeoutMs + 2000,
+      leaseMs: config.providerTimeoutMs + 3000,
+      // The lease renewed before the slot wait still covers a send that starts within 1 s of it.
+      leaseHeadroomMs: 1000,
       noProviderDelayMs: config.noProviderDelayMs,
       maxSlotWaitMs: MAX_SLOT_WAIT_MS,
       missingRequestGraceMs: MISSING_REQUEST_GRACE_MS,

@@ -10,6 +10,7 @@ const policy: SendMessagePolicy = {
   retryBaseDelayMs: 5,
   maxThrottled: 4,
   leaseMs: 5000,
+  leaseHeadroomMs: 1000,
   noProviderDelayMs: 250,
   maxSlotWaitMs: 2000,
   missingRequestGraceMs: 1000,

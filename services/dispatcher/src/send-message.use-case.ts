@@ -17,8 +17,13 @@ export interface SendMessagePolicy {
   retryBaseDelayMs: number;
   /** 429 answers one message may collect before it is failed; they do not use up maxAttempts. */
   maxThrottled: number;
-  /** Life of the per-message send lease; renewed right before every send. Must exceed one send (PROVIDER_TIMEOUT_MS) plus its recording. */
+  /** Life of the per-message send lease; renewed before every attempt. Must exceed one send (PROVIDER_TIMEOUT_MS) plus its recording. */
   leaseMs: number;
+  /**
+   * A send may start without renewing the lease again if it was renewed less than this long ago
+   * (leaseMs minus the longest send and its recording).
+   */
+  leaseHeadroomMs: number;
   /** Delay of a job when no provider is available. */
   noProviderDelayMs: number;
   /** Longest in-process wait for limiter room; a longer wait delays the job instead of holding a worker slot. */
@@ -154,13 +159,18 @@ export class SendMessageUseCase {
         return { kind: 'failed', permanent: false, reason, attempts: attempt };
       }
 
+      // Renew the lease before waiting for a slot, so that a granted slot is used at once: every
+      // await between the reservation and the request shifts the send later and eats into the
+      // limiter's margin (RATE_LIMIT_MARGIN_MS).
+      if (!(await this.renewLease(leaseKey, token))) return { kind: 'retry-later', reason: 'leased', delayMs: this.policy.leaseMs };
+      const leaseRenewedAt = this.now();
       let sent;
       try {
         sent = await sendThroughLimiter(this.deps, {
           body,
           requestId: data.request_id,
           acquire: { modes: this.exclusions(lastFailed), maxWaitMs: this.policy.maxSlotWaitMs, signal },
-          beforeSend: () => this.renewLease(leaseKey, token),
+          beforeSend: () => this.ensureLease(leaseKey, token, leaseRenewedAt),
           publish: false,
         });
       } catch (err) {
@@ -242,6 +252,15 @@ export class SendMessageUseCase {
     if (!lastFailed) return undefined;
     const othersUp = this.deps.providers.some((p) => p.id !== lastFailed && this.deps.health.effectiveState(p.id) !== 'unavailable');
     return othersUp ? { [lastFailed]: 'excluded' } : undefined;
+  }
+
+  /**
+   * Right before a send: the lease must outlive the send (PROVIDER_TIMEOUT_MS, within leaseMs) and
+   * its recording. Renewed in Redis only when the slot wait ate into that; usually a no-op.
+   */
+  private async ensureLease(leaseKey: string, token: string, renewedAt: number): Promise<boolean> {
+    if (this.now() - renewedAt < this.policy.leaseHeadroomMs) return true;
+    return this.renewLease(leaseKey, token);
   }
 
   private async renewLease(leaseKey: string, token: string): Promise<boolean> {
