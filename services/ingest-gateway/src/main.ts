@@ -5,6 +5,15 @@ import { gatewayConfig, gatewayEnvSchema } from './config';
 
 /** Process concerns only: config, compose, listen, signals. */
 async function main(): Promise<void> {
+  // Registered first, so a signal during start-up also ends the process in order (nothing is
+  // accepted yet, so there is nothing to drain).
+  let onSignal: (signal: string) => void = (signal) => {
+    console.error(`${SERVICE_NAME}: ${signal} during start-up; exiting`);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+
   let config;
   try {
     config = gatewayConfig(loadConfig(gatewayEnvSchema, process.env));
@@ -54,8 +63,7 @@ async function main(): Promise<void> {
         process.exit(1);
       });
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  onSignal = shutdown;
 }
 
 main().catch((err: unknown) => {
