@@ -17,6 +17,7 @@ import { freeConsecutivePorts, freePorts, startStack, type StackHandle } from '.
 const root = path.resolve(__dirname, '../..');
 const GATEWAY_ENTRY = 'services/ingest-gateway/src/main.ts';
 const DISPATCHER_ENTRY = 'services/dispatcher/src/main.ts';
+const MONITOR_ENTRY = 'services/health-monitor/src/main.ts';
 /** The gateway URL the README's examples use. */
 const README_GATEWAY = 'http://127.0.0.1:8000';
 
@@ -291,16 +292,19 @@ describe('the developer guide', () => {
     await gw.kill();
   }, 120000);
 
-  it('Redis unreachable: the dispatcher prints the documented line and exits 1', async () => {
+  it('Redis unreachable: the dispatcher and the health monitor print the documented lines and exit 1', async () => {
     const redisPort = await closedPort();
-    const dispatcher = startService(DISPATCHER_ENTRY, {
-      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-      DATABASE_URL: stack!.env.DATABASE_URL!,
-      DISPATCHER_PORT: '0',
-    });
-    expect(await dispatcher.exited).toBe(1);
-    expectPrinted('redis-unreachable-dispatcher', dispatcher.output(), [['redis://127.0.0.1:6379', `redis://127.0.0.1:${redisPort}`]]);
+    const env = { REDIS_URL: `redis://127.0.0.1:${redisPort}`, DATABASE_URL: stack!.env.DATABASE_URL! };
+    const dispatcher = startService(DISPATCHER_ENTRY, { ...env, DISPATCHER_PORT: '0' });
+    const monitor = startService(MONITOR_ENTRY, { ...env, HEALTH_MONITOR_PORT: '0' });
+    const [dispatcherCode, monitorCode] = await Promise.all([dispatcher.exited, monitor.exited]);
+    const redisSubst: [string, string][] = [['redis://127.0.0.1:6379', `redis://127.0.0.1:${redisPort}`]];
+    expect(dispatcherCode).toBe(1);
+    expectPrinted('redis-unreachable-dispatcher', dispatcher.output(), redisSubst);
+    expect(monitorCode).toBe(1);
+    expectPrinted('redis-unreachable-health-monitor', monitor.output(), redisSubst);
     running.delete(dispatcher);
+    running.delete(monitor);
   }, 120000);
 
   it('npm start without redis-server and without a Redis: the launcher refuses with the documented line', async () => {
