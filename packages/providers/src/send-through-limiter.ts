@@ -84,6 +84,7 @@ export async function sendThroughLimiter(deps: SendThroughLimiterDeps, input: Se
     latency_ms: result.latencyMs,
     at: Date.now(),
     message_id: input.body.message_id,
+    ...(result.error ? { error: result.error.slice(0, 200) } : {}),
   };
   const followUps: Promise<void>[] = [];
   if (input.publish !== false) followUps.push(publishOutcome(deps, outcome));
