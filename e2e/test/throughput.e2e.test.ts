@@ -30,7 +30,11 @@ const stack = useStack({
     PROVIDER_RATE_LIMIT: String(PROVIDER_LIMIT),
     MOCK_RATE_LIMIT: String(PROVIDER_LIMIT),
     TOTAL_RATE_LIMIT: String(TOTAL_LIMIT),
-    // The ingest limit defaults to TOTAL_RATE_LIMIT (200/s): above the 150/s offered here.
+    // This scenario is about the dispatch limits; the ingest limit has its own scenario. At its
+    // default (TOTAL_RATE_LIMIT, 200 per fixed 1 s window) a loaded gateway that falls behind and then
+    // processes a backlog counts more than 200 hits in one window although the client offers 150/s
+    // evenly (26 of 3000 were refused in one run; see FINDINGS.md), so it is lifted here.
+    INGEST_RATE_LIMIT: '1000',
   },
 });
 
