@@ -20,6 +20,19 @@ export const healthMonitorEnvSchema = pickEnv(
   'HEALTH_EVAL_INTERVAL_MS',
   'HEALTH_STATE_MAX_AGE_MS',
   'HEALTH_LEASE_MS',
+  // The dashboard: admin key, and the limits it draws the rate bars against (read-only snapshot).
+  'API_KEYS',
+  'ADMIN_API_KEY',
+  'PROVIDER1_URL',
+  'PROVIDER2_URL',
+  'PROVIDER3_URL',
+  'PROVIDER_RATE_LIMIT',
+  'PROVIDER1_RATE_LIMIT',
+  'PROVIDER2_RATE_LIMIT',
+  'PROVIDER3_RATE_LIMIT',
+  'PROVIDER_WEIGHTS',
+  'TOTAL_RATE_LIMIT',
+  'RATE_LIMIT_MARGIN_MS',
 );
 
 export type HealthMonitorEnv = z.output<typeof healthMonitorEnvSchema>;

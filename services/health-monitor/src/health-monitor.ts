@@ -12,6 +12,7 @@ import { healthCommandSchema, type RedisKeys } from '@twillow/redis';
 import type { HealthMonitorSettings } from './config';
 import { evaluate, initialStatus, reset, type Decision, type ProviderStatus } from './health.policy';
 import { OutcomeWindow, type KindCounts } from './outcome-window';
+import { RecentFailures, type RecentFailure } from './recent-failures';
 
 export interface HealthMonitorDeps {
   /** Commands (lease, hash, publish, probe tokens). */
@@ -68,6 +69,7 @@ export class HealthMonitor {
   private readonly windows = new Map<ProviderId, OutcomeWindow>();
   private readonly statuses = new Map<ProviderId, ProviderStatus>();
   private readonly updatedAt = new Map<ProviderId, number>();
+  private readonly failures = new RecentFailures(50);
   private readonly now: () => number;
   private lastId = '0-0';
   private leader = false;
@@ -168,6 +170,11 @@ export class HealthMonitor {
     };
   }
 
+  /** The last non-success outcomes this replica read from the stream, newest first. */
+  recentFailures(limit?: number): RecentFailure[] {
+    return this.failures.list(limit);
+  }
+
   async reports(): Promise<ProviderReport[]> {
     const out: ProviderReport[] = [];
     for (const p of this.deps.settings.providers) {
@@ -218,9 +225,15 @@ export class HealthMonitor {
         this.warnRateLimited('ignored a malformed outcome event', undefined, { id });
         continue;
       }
-      const window = this.windows.get(parsed.data.provider);
+      const e = parsed.data;
+      const window = this.windows.get(e.provider);
+      if (!window) continue;
       // The stream id is the Redis clock at XADD: one clock for every dispatcher, unlike `at`.
-      window?.add({ kind: parsed.data.kind, latencyMs: parsed.data.latency_ms, receivedAt: Number(id.slice(0, id.indexOf('-'))) });
+      const receivedAt = Number(id.slice(0, id.indexOf('-')));
+      window.add({ kind: e.kind, latencyMs: e.latency_ms, receivedAt });
+      if (e.kind !== 'success') {
+        this.failures.add({ provider: e.provider, kind: e.kind, received_at: receivedAt, latency_ms: e.latency_ms, message_id: e.message_id, error: e.error });
+      }
     }
   }
 

@@ -4,6 +4,7 @@ import { PROVIDER_IDS, type ProviderId } from '@twillow/config';
 import { ErrorCodes, NotFoundError, UnavailableError } from '@twillow/errors';
 import { errorMiddleware, notFoundHandler, requestIdMiddleware } from '@twillow/http';
 import type { Logger, RequestContext } from '@twillow/logger';
+import { httpMetricsMiddleware, metricsHandler, type Metrics } from '@twillow/metrics';
 import { publishHealthReset, type RedisKeys } from '@twillow/redis';
 import type { HealthMonitor } from './health-monitor';
 
@@ -16,6 +17,8 @@ export interface StatusAppDeps {
   context: RequestContext;
   /** Mounted after the status routes and before the JSON 404 (room for the dashboard). */
   routers?: Router[];
+  /** Counts every request and serves GET /metrics; `refresh` updates the gauges on each scrape. */
+  metrics?: { metrics: Metrics; refresh?: () => Promise<void> };
 }
 
 /** Builds the operators' status app; never listens (main does). */
@@ -23,6 +26,10 @@ export function createApp(deps: StatusAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(requestIdMiddleware(deps.context));
+  if (deps.metrics) {
+    app.use(httpMetricsMiddleware(deps.metrics.metrics));
+    app.get('/metrics', metricsHandler(deps.metrics.metrics, deps.metrics.refresh));
+  }
   app.use(express.json({ limit: '4kb' }));
   app.use(statusRouter(deps));
   for (const router of deps.routers ?? []) app.use(router);
