@@ -110,6 +110,7 @@ export interface StackHandle extends EventEmitter {
 export function startStack(options?: StackOptions): Promise<StackHandle>;
 /** True when something answering the Redis protocol is at url. */
 export function pingRedis(url: string, timeoutMs?: number): Promise<boolean>;
+/** A free port on 127.0.0.1 below the kernel ephemeral range (so outgoing connections cannot take it before use). */
 export function freePort(): Promise<number>;
 export function freePorts(n: number): Promise<number[]>;
 export function isAlive(pid: number | undefined): boolean;

@@ -141,17 +141,34 @@ function whichSync(bin, envPath = process.env.PATH || '') {
   return null;
 }
 
-/** A TCP port free on 127.0.0.1 right now (the OS picks it). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
+/**
+ * Ports are drawn below the kernel's ephemeral range: a port the OS hands out with listen(0) comes from
+ * that range, and an outgoing connection can take it again before the service we meant it for binds.
+ */
+function ephemeralStart() {
+  try {
+    const [low] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && low > 12000) return low;
+  } catch {
+    // not Linux; assume the IANA range 49152-65535
+  }
+  return 49152;
+}
+const handedOut = new Set();
+
+/** A TCP port free on 127.0.0.1 right now, below the ephemeral range, not handed out before by this process. */
+async function freePort() {
+  const high = ephemeralStart() - 1;
+  const low = 10000;
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (handedOut.has(port)) continue;
+    if (await portFree(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('found no free port');
 }
 
 /** True when nothing listens on host:port (we can bind it). */
@@ -168,10 +185,12 @@ function portFree(port, host = '127.0.0.1') {
 async function freeConsecutivePorts(n) {
   for (let attempt = 0; attempt < 50; attempt += 1) {
     const first = await freePort();
-    if (first + n - 1 > 65535) continue;
     let ok = true;
-    for (let p = first + 1; p < first + n && ok; p += 1) ok = await portFree(p);
-    if (ok) return first;
+    for (let p = first + 1; p < first + n && ok; p += 1) ok = !handedOut.has(p) && (await portFree(p));
+    if (ok) {
+      for (let p = first + 1; p < first + n; p += 1) handedOut.add(p);
+      return first;
+    }
   }
   throw new Error(`found no ${n} consecutive free ports`);
 }
