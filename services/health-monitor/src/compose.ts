@@ -72,7 +72,13 @@ export function compose(env: HealthMonitorEnv, options: ComposeOptions): HealthM
   );
   const queue = new Queue(keys.smsQueue, { connection: queueRedis, prefix: keys.bullPrefix });
   queue.on('error', (err) => logger.warn('queue connection error', { error: err.message }));
-  const queueCounts = async () => (await queue.getJobCounts(...QUEUE_STATES)) as QueueCounts;
+  const queueCounts = async (): Promise<QueueCounts> => {
+    const raw = await queue.getJobCounts(...QUEUE_STATES);
+    // BullMQ answers `waiting` with a `paused` count too; jobs of a paused queue are still waiting.
+    const counts = Object.fromEntries(QUEUE_STATES.map((s) => [s, raw[s] ?? 0])) as QueueCounts;
+    counts.waiting += raw.paused ?? 0;
+    return counts;
+  };
 
   const metrics = createMetrics('health-monitor');
   const snapshot = () => dashboardSnapshot({ monitor, limiter, queueCounts });
