@@ -21,10 +21,11 @@ export interface CreateDatabaseOptions {
    */
   synchronous?: 'FULL' | 'NORMAL';
   /**
-   * Write ingest batches with prepared statements on the client's own connection (default true);
-   * false routes them through Prisma raw SQL (slower, same results).
+   * Run the hot paths (ingest batches; findById, setStatus and recordAttempt of the dispatcher)
+   * as prepared statements on the client's own connection (default true); false routes them
+   * through Prisma (several times more CPU, same results).
    */
-  directInsert?: boolean;
+  directStatements?: boolean;
 }
 
 export interface DatabaseSettings {
@@ -72,7 +73,7 @@ export async function createDatabase(options: CreateDatabaseOptions): Promise<Da
     throw err;
   }
   const queue = new SerialQueue();
-  const repository = new PrismaSmsRepository(prisma, { queue, connection: options.directInsert === false ? null : adapter.connection });
+  const repository = new PrismaSmsRepository(prisma, { queue, connection: options.directStatements === false ? null : adapter.connection });
   const writer = new GroupCommitWriter(repository, { maxBatch: options.maxBatch });
   let closed: Promise<void> | null = null;
   return {

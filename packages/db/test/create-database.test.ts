@@ -44,10 +44,10 @@ describe('createDatabase', () => {
     }
   });
 
-  it('writes ingest batches through the connection directly (the fast path is active)', async () => {
+  it('runs the hot paths as prepared statements on the connection (the fast path is active)', async () => {
     const { db, cleanup } = await openTestDatabase();
     try {
-      expect(db.repository.usesDirectInsert).toBe(true);
+      expect(db.repository.usesDirectStatements).toBe(true);
     } finally {
       await cleanup();
     }

@@ -19,15 +19,15 @@ function response(requestId: string, overrides: Partial<NewSmsResponse> = {}): N
 }
 
 describe.each([
-  ['direct inserts', true],
-  ['Prisma raw inserts', false],
-])('PrismaSmsRepository (%s)', (_label, directInsert) => {
+  ['prepared statements on the connection', true],
+  ['Prisma queries', false],
+])('PrismaSmsRepository (%s)', (_label, directStatements) => {
   let db: Database;
   let cleanup: () => Promise<void>;
 
   beforeEach(async () => {
-    ({ db, cleanup } = await openTestDatabase({ directInsert }));
-    expect(db.repository.usesDirectInsert).toBe(directInsert);
+    ({ db, cleanup } = await openTestDatabase({ directStatements }));
+    expect(db.repository.usesDirectStatements).toBe(directStatements);
   });
   afterEach(async () => {
     await cleanup();
@@ -184,6 +184,26 @@ describe.each([
       expect(row!.responses).toHaveLength(2);
     });
 
+    it('keeps provider and lastError when the update leaves them out, and moves updatedAt', async () => {
+      const request = newRequest();
+      await db.repository.createMany([request]);
+      await db.repository.recordAttempt(response(request.id, { statusCode: 503, outcome: 'server_error', error: 'HTTP 503' }), {
+        status: 'processing',
+        provider: 'provider1',
+        lastError: 'provider1: HTTP 503',
+      });
+      const before = await db.repository.findById(request.id);
+      await new Promise((r) => setTimeout(r, 5));
+
+      await db.repository.recordAttempt(response(request.id, { attempt: 2, statusCode: 429, outcome: 'throttled', error: 'HTTP 429' }), { status: 'processing' });
+
+      const after = await db.repository.findWithResponses(request.id);
+      expect(after).toMatchObject({ status: 'processing', attempts: 2, provider: 'provider1', lastError: 'provider1: HTTP 503' });
+      expect(after!.updatedAt.getTime()).toBeGreaterThan(before!.updatedAt.getTime());
+      expect(after!.createdAt).toEqual(before!.createdAt);
+      expect(after!.responses.map((r) => r.outcome)).toEqual(['server_error', 'throttled']);
+    });
+
     it('changes nothing when the response cannot be stored (unknown request)', async () => {
       await expect(db.repository.recordAttempt(response('no-such-request'), { status: 'sent' })).rejects.toThrow();
       expect(await db.repository.countByStatus()).toEqual({ pending: 0, processing: 0, sent: 0, failed: 0 });
@@ -202,6 +222,14 @@ describe.each([
 
       expect(await db.repository.findById(request.id)).toMatchObject({ status: 'failed', lastError: 'rejected by provider' });
       expect(await db.repository.setStatus('missing', 'processing')).toBe(false);
+    });
+
+    it('keeps lastError when none is given', async () => {
+      const request = newRequest();
+      await db.repository.createMany([request]);
+      await db.repository.setStatus(request.id, 'processing', 'provider2: timeout');
+      await db.repository.setStatus(request.id, 'processing');
+      expect(await db.repository.findById(request.id)).toMatchObject({ status: 'processing', attempts: 0, lastError: 'provider2: timeout', provider: null });
     });
   });
 
