@@ -61,6 +61,7 @@ export const ErrorCodes = {
   notFound: 'REQUEST.NOT_FOUND',
   invalidPhone: 'SMS.INVALID_PHONE',
   emptyText: 'SMS.EMPTY_TEXT',
+  invalidText: 'SMS.INVALID_TEXT',
   tooManySegments: 'SMS.TOO_MANY_SEGMENTS',
   requestNotFound: 'SMS.REQUEST_NOT_FOUND',
   invalidRequestId: 'SMS.INVALID_REQUEST_ID',

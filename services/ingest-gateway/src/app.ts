@@ -3,7 +3,7 @@ import helmet from 'helmet';
 import type { GatewayConfig } from './config';
 import type { OpenApiDocument } from '@twillow/contracts';
 import type { SmsRepository } from '@twillow/db';
-import { errorMiddleware, notFoundHandler, requestIdMiddleware } from '@twillow/http';
+import { apiKeyAuth, errorMiddleware, notFoundHandler, requestIdMiddleware } from '@twillow/http';
 import type { Logger, RequestContext } from '@twillow/logger';
 import type { HealthStateView } from '@twillow/redis';
 import type { SharedRateLimiter } from '@twillow/rate-limit';
@@ -51,9 +51,14 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   app.use(serviceRoutes(deps));
-  app.use('/api/sms', sendRoutes(deps));
+  // /health, /openapi.json and /docs stay open; /api/sms/* needs an API key when API_KEYS is set,
+  // and resets and direct sends need ADMIN_API_KEY (both open when nothing is configured).
+  const auth = apiKeyAuth({ apiKeys: deps.config.env.API_KEYS, adminKey: deps.config.env.ADMIN_API_KEY });
+  if (auth.open) deps.logger.warn('API_KEYS is empty: /api/sms/* is open to anyone (local use only)');
+  app.use('/api/sms', auth.requireKey);
+  app.use('/api/sms', sendRoutes(deps, auth.requireAdmin));
   app.use('/api/sms', requestsRoutes(deps));
-  app.use('/api/sms', operationsRoutes(deps));
+  app.use('/api/sms', operationsRoutes(deps, auth.requireAdmin));
   app.use(notFoundHandler());
   app.use(errorMiddleware(deps.logger));
   return app;

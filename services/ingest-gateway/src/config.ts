@@ -30,6 +30,8 @@ export const gatewayEnvSchema = pickEnv(
   'SWEEP_INTERVAL_MS',
   'SWEEP_AFTER_MS',
   'DIRECT_SEND_MAX_WAIT_MS',
+  'API_KEYS',
+  'ADMIN_API_KEY',
 );
 
 export type GatewayEnv = ReturnType<typeof gatewayEnvSchema.parse>;

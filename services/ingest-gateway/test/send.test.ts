@@ -77,6 +77,7 @@ describe('POST /api/sms/send and /api/sms/', () => {
       ['an invalid phone of possible length', () => gw.post('/api/sms/send', { phone: '+8800000000000', text: 'hi' }), 400, 'SMS.INVALID_PHONE', 'phone'],
       ['a phone with letters', () => gw.post('/api/sms/send', { phone: '0192131747a', text: 'hi' }), 400, 'SMS.INVALID_PHONE', 'phone'],
       ['an empty text', () => gw.post('/api/sms/send', { phone: VALID_PHONE, text: '' }), 400, 'SMS.EMPTY_TEXT', 'text'],
+      ['a text with an unpaired surrogate', () => gw.post('/api/sms/send', '{"phone":"01921317475","text":"lone \\ud83d here"}'), 400, 'SMS.INVALID_TEXT', 'text'],
       ['a blank text', () => gw.post('/api/sms/send', { phone: VALID_PHONE, text: '   ' }), 400, 'SMS.EMPTY_TEXT', 'text'],
       ['a text over MAX_SEGMENTS (3)', () => gw.post('/api/sms/send', { phone: VALID_PHONE, text: 'a'.repeat(153 * 3 + 1) }), 400, 'SMS.TOO_MANY_SEGMENTS', 'text'],
       ['emoji text over MAX_SEGMENTS counted as UCS-2', () => gw.post('/api/sms/send', { phone: VALID_PHONE, text: '😀'.repeat(101) }), 400, 'SMS.TOO_MANY_SEGMENTS', 'text'],

@@ -8,6 +8,8 @@ export interface MessageEncoding {
   segments: number;
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** Characters of the GSM-7 basic table that are also ASCII: one septet each, never escaped. */
 const GSM7_BASIC_ASCII = /^[A-Za-z0-9 \n\r!"#$%&'()*+,\-./:;<=>?@_]*$/;
 
@@ -41,6 +43,10 @@ export function measureWithCalculator(text: string): MessageEncoding {
 export function checkText(text: string, maxSegments: number): MessageEncoding {
   if (text.trim().length === 0) {
     throw new ValidationError(ErrorCodes.emptyText, 'text must contain at least one visible character', 'text');
+  }
+  // A lone UTF-16 surrogate cannot be stored or sent as it was given (it would become U+FFFD).
+  if (LONE_SURROGATE.test(text)) {
+    throw new ValidationError(ErrorCodes.invalidText, 'text must be well-formed Unicode (it contains an unpaired UTF-16 surrogate)', 'text');
   }
   const measured = measureText(text);
   if (measured.segments > maxSegments) {

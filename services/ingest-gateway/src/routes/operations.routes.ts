@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { ProviderSettings } from '@twillow/config';
 import type { providerHealthSchema, providerInfoSchema, rateLimitsResponseSchema, z } from '@twillow/contracts';
 import { AppError, ErrorCodes, NotFoundError } from '@twillow/errors';
@@ -9,7 +9,7 @@ type ProviderHealth = z.infer<typeof providerHealthSchema>;
 type ProviderInfo = z.infer<typeof providerInfoSchema>;
 
 /** Rate limits, provider health, distribution stats and provider status (operator endpoints). */
-export function operationsRoutes(deps: AppDeps): Router {
+export function operationsRoutes(deps: AppDeps, requireAdmin: RequestHandler): Router {
   const { config } = deps;
   const router = Router();
   const byId = new Map(config.providers.map((p) => [p.id as string, p]));
@@ -83,8 +83,8 @@ export function operationsRoutes(deps: AppDeps): Router {
     res.json(health(provider(req.params.provider_id).id));
   });
 
-  router.post('/health/:provider_id/reset', async (req, res) => {
-    const p = provider(req.params.provider_id);
+  router.post('/health/:provider_id/reset', requireAdmin, async (req, res) => {
+    const p = provider(String(req.params.provider_id));
     const heard = await viaRedis(() => deps.resetHealth(p.id));
     deps.logger.info('health reset requested', { provider: p.id, monitors_notified: heard });
     res.json({
@@ -100,7 +100,7 @@ export function operationsRoutes(deps: AppDeps): Router {
     res.json({ strategy: 'smooth-weighted-round-robin', ...stats });
   });
 
-  router.post('/distribution-stats/reset', async (_req, res) => {
+  router.post('/distribution-stats/reset', requireAdmin, async (_req, res) => {
     await viaRedis(() => deps.limiter.resetDistribution());
     deps.logger.info('distribution stats reset');
     res.json({ success: true, message: 'Distribution stats reset' });

@@ -1,6 +1,6 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import { AppError, ErrorCodes } from '@twillow/errors';
+import { AppError, ErrorCodes, ValidationError } from '@twillow/errors';
 import { sendError } from '@twillow/http';
 import type { AppDeps } from '../app';
 import { readIdempotencyKey } from '../domain/idempotency';
@@ -14,7 +14,7 @@ interface SendLocals {
 }
 
 /** POST /api/sms/ and /api/sms/send (queued) and POST /api/sms/providerN (direct). */
-export function sendRoutes(deps: AppDeps): Router {
+export function sendRoutes(deps: AppDeps, requireAdmin: RequestHandler): Router {
   const { config } = deps;
   const rules = { defaultRegion: config.env.DEFAULT_REGION, maxSegments: config.env.MAX_SEGMENTS };
   const router = Router();
@@ -64,8 +64,16 @@ export function sendRoutes(deps: AppDeps): Router {
   router.post(['/', '/send'], ...body, validate, ingestLimit, queueSend);
 
   for (const provider of config.providers) {
-    router.post(`/${provider.id}`, ...body, async (req, res) => {
+    router.post(`/${provider.id}`, requireAdmin, ...body, async (req, res) => {
       const message = readSmsMessage(req.body, rules);
+      // Direct sends are not idempotent (each call sends); refuse a key rather than ignore it.
+      if (readIdempotencyKey(req.get('idempotency-key')) !== undefined) {
+        throw new ValidationError(
+          ErrorCodes.invalidIdempotencyKey,
+          'Direct sends do not take an Idempotency-Key (every call sends); use POST /api/sms/send for idempotent sends.',
+          'Idempotency-Key',
+        );
+      }
       res.status(200).json(await deps.directSend.execute(provider, message, res.locals.requestId as string | undefined));
     });
   }
