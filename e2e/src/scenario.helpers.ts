@@ -49,7 +49,7 @@ export interface SendRecord {
 
 export interface PacedRun {
   records: SendRecord[];
-  /** Messages per second actually offered (sent / elapsed). */
+  /** Messages per second actually written (requests / time spent writing them). */
   offeredRate: number;
   elapsedMs: number;
 }
@@ -85,9 +85,11 @@ export async function sendPaced(
     }
     await sleep(10);
   }
+  // Offered rate: writes over the time spent writing (answers may come much later).
+  const writingMs = Math.max(1, (records.at(-1)?.at ?? started) - started + 1000 / opts.rate);
   await Promise.all(inflight);
   const elapsedMs = Date.now() - started;
-  return { records, offeredRate: (records.length * 1000) / elapsedMs, elapsedMs };
+  return { records, offeredRate: (records.length * 1000) / writingMs, elapsedMs };
 }
 
 /** Fires `n` sends at once (all written before any answer is awaited). */
