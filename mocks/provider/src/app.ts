@@ -33,8 +33,9 @@ const configBodySchema = z
     jitter_ms: delayMs().optional(),
     failure_rate: z.number().min(0).max(1).optional(),
     slow_ms: delayMs().optional(),
+    dedupe: z.boolean().optional(),
   })
-  .refine((b) => Object.keys(b).length > 0, { error: 'give at least one of rate_limit, latency_ms, jitter_ms, failure_rate, slow_ms' });
+  .refine((b) => Object.keys(b).length > 0, { error: 'give at least one of rate_limit, latency_ms, jitter_ms, failure_rate, slow_ms, dedupe' });
 
 function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   const result = schema.safeParse(body ?? null);
@@ -142,6 +143,17 @@ export function createMockApp(state: MockState, deps: MockAppDeps): Express {
       );
     }
 
+    // The provider contract: a message_id accepted before is answered with the original reference
+    // and not delivered again (our retry after an ambiguous timeout or a dispatcher crash).
+    const original = messageId === undefined ? undefined : state.deduplicate(messageId);
+    if (original !== undefined) {
+      log('deduplicated', 200, delay);
+      pending.answerAfter(res, delay, () => {
+        res.status(200).json({ status: 'accepted', message_id: messageId, id: original, provider: state.providerId, deduplicated: true });
+      });
+      return;
+    }
+
     if (mode === 'reject') {
       state.recordRejected();
       return fail(new AppError(ErrorCodes.providerRejected, `${state.providerId} rejects every message (reject mode).`, 400), 'rejected');
@@ -160,8 +172,8 @@ export function createMockApp(state: MockState, deps: MockAppDeps): Express {
       return fail(new AppError(ErrorCodes.providerFailed, `${state.providerId} failed at random.`, 500), 'failed');
     }
 
-    const { duplicate } = state.recordAccepted(send.message_id);
     const reference = newReference();
+    const { duplicate } = state.recordAccepted(send.message_id, reference);
     log(duplicate ? 'accepted-duplicate' : 'accepted', 200, delay);
     pending.answerAfter(res, delay, () => {
       res.status(200).json({ status: 'accepted', message_id: send.message_id, id: reference, provider: state.providerId });
@@ -202,6 +214,7 @@ export function createMockApp(state: MockState, deps: MockAppDeps): Express {
       jitterMs: patch.jitter_ms,
       failureRate: patch.failure_rate,
       slowMs: patch.slow_ms,
+      dedupe: patch.dedupe,
     };
     const s = state.configure(next);
     logger.info('config changed', { provider: state.providerId, ...patch });
@@ -212,6 +225,7 @@ export function createMockApp(state: MockState, deps: MockAppDeps): Express {
       jitter_ms: s.jitterMs,
       failure_rate: s.failureRate,
       slow_ms: s.slowMs,
+      dedupe: s.dedupe,
     });
   });
 

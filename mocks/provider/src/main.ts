@@ -14,6 +14,7 @@ const configSchema = pickEnv(
   'MOCK_FAILURE_RATE',
   'MOCK_MODE',
   'MOCK_SLOW_MS',
+  'MOCK_DEDUPE',
   'HOST',
   'DEBUG',
   'LOG_LEVEL',
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
       jitterMs: config.MOCK_JITTER_MS,
       failureRate: config.MOCK_FAILURE_RATE,
       slowMs: config.MOCK_SLOW_MS,
+      dedupe: config.MOCK_DEDUPE,
       mode: config.MOCK_MODE,
       logger,
     });

@@ -6,6 +6,7 @@ const settings = (over: Partial<MockSettings> = {}): MockSettings => ({
   jitterMs: 0,
   failureRate: 0,
   slowMs: 3000,
+  dedupe: true,
   ...over,
 });
 
@@ -66,13 +67,25 @@ describe('MockState counters', () => {
     expect(state.stats()).toMatchObject({ accepted: 0, throttled: 2, max_in_any_1s_window: 3 });
   });
 
-  it('counts an accepted message id seen before as a duplicate and keeps each id once', () => {
+  it('with dedupe on, returns the original reference of an accepted id and counts the repeat as deduplicated, not as a delivery', () => {
     const { state } = stateAt();
-    expect(state.recordAccepted('a')).toEqual({ duplicate: false });
+    expect(state.deduplicate('a')).toBeUndefined();
+    expect(state.recordAccepted('a', 'ref-a')).toEqual({ duplicate: false });
+    expect(state.deduplicate('a')).toBe('ref-a');
+    expect(state.deduplicate('b')).toBeUndefined();
+    expect(state.stats()).toMatchObject({ accepted: 1, duplicates: 0, deduplicated: 1, accepted_ids_count: 1, dedupe: true });
+  });
+
+  it('with dedupe off, never deduplicates: a repeat accepted again counts as a duplicate and each id is kept once', () => {
+    const { state } = stateAt({ dedupe: false });
+    expect(state.recordAccepted('a', 'ref-1')).toEqual({ duplicate: false });
+    expect(state.deduplicate('a')).toBeUndefined();
     expect(state.recordAccepted('b')).toEqual({ duplicate: false });
-    expect(state.recordAccepted('a')).toEqual({ duplicate: true });
-    expect(state.stats()).toMatchObject({ accepted: 3, duplicates: 1, accepted_ids_count: 2 });
+    expect(state.recordAccepted('a', 'ref-2')).toEqual({ duplicate: true });
+    expect(state.stats()).toMatchObject({ accepted: 3, duplicates: 1, deduplicated: 0, accepted_ids_count: 2, dedupe: false });
     expect(state.acceptedMessageIds()).toEqual(['a', 'b']);
+    state.configure({ dedupe: true });
+    expect(state.deduplicate('a')).toBe('ref-1');
   });
 
   it('reset zeroes counters, ids and both windows but keeps mode and settings', () => {
@@ -80,6 +93,7 @@ describe('MockState counters', () => {
     arrive(0);
     arrive(1);
     state.recordAccepted('a');
+    state.deduplicate('a');
     state.setMode('flaky');
     state.reset();
     expect(state.stats()).toMatchObject({
@@ -90,8 +104,10 @@ describe('MockState counters', () => {
       throttled: 0,
       max_in_any_1s_window: 0,
       duplicates: 0,
+      deduplicated: 0,
       accepted_ids_count: 0,
     });
+    expect(state.deduplicate('a')).toBeUndefined();
     expect(arrive(2).admitted).toBe(true);
   });
 

@@ -27,6 +27,12 @@ export interface MockSettings {
   failureRate: number;
   /** Delay of every answer in slow mode, in ms (instead of latency and jitter). */
   slowMs: number;
+  /**
+   * Behave as the provider contract asks (DESIGN.md): a message_id accepted before is answered 200
+   * with the ORIGINAL reference and not delivered again (counted as `deduplicated`). false: every
+   * repeat is accepted as a new delivery (counted in `duplicates`), what a naive provider would do.
+   */
+  dedupe: boolean;
 }
 
 /** The JSON of GET /admin/stats. */
@@ -36,6 +42,7 @@ export interface MockStats {
   rate_limit: number;
   /** Sends that arrived, whatever the answer. */
   received: number;
+  /** Sends accepted as deliveries (deduplicated repeats are not counted here). */
   accepted: number;
   /** Sends answered 5xx (random failures, flaky, down). */
   failed: number;
@@ -47,10 +54,13 @@ export interface MockStats {
   unanswered: number;
   /** Most sends RECEIVED in any 1-second interval since start or reset. */
   max_in_any_1s_window: number;
-  /** Accepted sends whose message_id had been accepted before. */
+  /** Sends accepted as NEW deliveries although their message_id had been accepted before (only with dedupe off; 0 with it on). */
   duplicates: number;
+  /** Repeats of an accepted message_id answered with the original reference and not delivered again (dedupe on). */
+  deduplicated: number;
   /** Distinct message ids accepted. */
   accepted_ids_count: number;
+  dedupe: boolean;
   latency_ms: number;
   jitter_ms: number;
   failure_rate: number;
@@ -75,7 +85,8 @@ export class MockState {
   private readonly admitted = new TimestampWindow(WINDOW_MS);
   /** Sends received in the last second, for max_in_any_1s_window. */
   private readonly arrivals = new TimestampWindow(WINDOW_MS);
-  private readonly acceptedIds = new Set<string>();
+  /** Accepted message id -> the reference given at its first acceptance. */
+  private readonly acceptedIds = new Map<string, string>();
   private counters = MockState.zeroCounters();
 
   constructor(
@@ -89,7 +100,7 @@ export class MockState {
   }
 
   private static zeroCounters() {
-    return { received: 0, accepted: 0, failed: 0, throttled: 0, rejected: 0, unanswered: 0, maxInWindow: 0, duplicates: 0 };
+    return { received: 0, accepted: 0, failed: 0, throttled: 0, rejected: 0, unanswered: 0, maxInWindow: 0, duplicates: 0, deduplicated: 0 };
   }
 
   get mode(): MockMode {
@@ -145,12 +156,26 @@ export class MockState {
     return { admitted: false, retryAfterMs: Math.max(0, freesAt - t) };
   }
 
-  /** Records an accepted send; says whether its message id had been accepted before. */
-  recordAccepted(messageId: string): { duplicate: boolean } {
+  /**
+   * With dedupe on: the reference of `messageId` if it was accepted before; the repeat is counted
+   * as deduplicated (answered, not delivered again). undefined otherwise (and always with dedupe off).
+   */
+  deduplicate(messageId: string): string | undefined {
+    if (!this.current.dedupe) return undefined;
+    const reference = this.acceptedIds.get(messageId);
+    if (reference !== undefined) this.counters.deduplicated++;
+    return reference;
+  }
+
+  /**
+   * Records an accepted send (a delivery) with its reference; says whether its message id had been
+   * accepted before (only possible with dedupe off). The first reference of an id is kept.
+   */
+  recordAccepted(messageId: string, reference = ''): { duplicate: boolean } {
     this.counters.accepted++;
     const duplicate = this.acceptedIds.has(messageId);
     if (duplicate) this.counters.duplicates++;
-    else this.acceptedIds.add(messageId);
+    else this.acceptedIds.set(messageId, reference);
     return { duplicate };
   }
 
@@ -168,7 +193,7 @@ export class MockState {
 
   /** Accepted message ids, in the order first accepted. */
   acceptedMessageIds(): string[] {
-    return [...this.acceptedIds];
+    return [...this.acceptedIds.keys()];
   }
 
   /** Zeroes every counter, forgets accepted ids and empties both windows; mode and settings stay. */
@@ -193,7 +218,9 @@ export class MockState {
       unanswered: c.unanswered,
       max_in_any_1s_window: c.maxInWindow,
       duplicates: c.duplicates,
+      deduplicated: c.deduplicated,
       accepted_ids_count: this.acceptedIds.size,
+      dedupe: this.current.dedupe,
       latency_ms: this.current.latencyMs,
       jitter_ms: this.current.jitterMs,
       failure_rate: this.current.failureRate,

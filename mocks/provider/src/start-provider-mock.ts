@@ -21,6 +21,8 @@ export interface ProviderMockOptions {
   failureRate?: number;
   /** Delay of every answer in slow mode, in ms. Default 3000. */
   slowMs?: number;
+  /** Answer a repeated accepted message_id with its original reference instead of delivering it again. Default true. */
+  dedupe?: boolean;
   /** Starting mode. Default up. */
   mode?: MockMode;
   /** Logger; default a console logger at `logLevel`. */
@@ -56,6 +58,7 @@ export async function startProviderMock(options: ProviderMockOptions = {}): Prom
       jitterMs: options.jitterMs ?? 0,
       failureRate: options.failureRate ?? 0,
       slowMs: options.slowMs ?? 3000,
+      dedupe: options.dedupe ?? true,
     },
     options.mode ?? 'up',
     options.now,

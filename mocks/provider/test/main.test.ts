@@ -38,8 +38,8 @@ describe('src/main.ts', () => {
     expect(lines[0]).toContain('MOCK_PORT');
   });
 
-  it('serves the configured provider path and exits 0 on SIGTERM', async () => {
-    const proc = runMain({ MOCK_PORT: '0', MOCK_PROVIDER_ID: 'provider2', MOCK_RATE_LIMIT: '7' });
+  it('serves the configured provider path with the configured settings and exits 0 on SIGTERM', async () => {
+    const proc = runMain({ MOCK_PORT: '0', MOCK_PROVIDER_ID: 'provider2', MOCK_RATE_LIMIT: '7', MOCK_DEDUPE: 'false' });
     const deadline = Date.now() + 20_000;
     let sendUrl: string | undefined;
     while (!sendUrl && Date.now() < deadline) {
@@ -50,7 +50,7 @@ describe('src/main.ts', () => {
     const res = await client.request('POST', sendUrl!, { phone: '+8801921317475', text: 'hi', message_id: 'main-1' });
     expect(res.status).toBe(200);
     const stats = await client.request('GET', sendUrl!.replace('/api/sms/provider2', '/admin/stats'));
-    expect(stats.body).toMatchObject({ provider: 'provider2', rate_limit: 7, accepted: 1 });
+    expect(stats.body).toMatchObject({ provider: 'provider2', rate_limit: 7, accepted: 1, dedupe: false });
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
   });

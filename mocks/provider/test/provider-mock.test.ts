@@ -225,6 +225,7 @@ describe('POST /admin/config', () => {
     [{ latency_ms: -1 }, 'latency_ms'],
     [{ latency_ms: '10' }, 'latency_ms'],
     [{ speed: 3 }, 'speed'],
+    [{ dedupe: 'yes' }, 'dedupe'],
     [{}, 'body'],
   ])('rejects %j with 400 naming the field', async (body, field) => {
     const mock = await start();
@@ -233,18 +234,43 @@ describe('POST /admin/config', () => {
   });
 });
 
-describe('accepted ids, duplicates and reset', () => {
-  it('answers with our message_id and its own id, counts a message id accepted twice as one duplicate, and lists it once', async () => {
+describe('accepted ids, duplicates, deduplication and reset', () => {
+  it('answers a repeat of an accepted message_id 200 with the original reference and does not deliver it again (dedupe, the default)', async () => {
     const mock = await start();
     const first = await send(mock, { message_id: 'dup-1' });
     const second = await send(mock, { message_id: 'dup-1' });
     const a = first.body as Record<string, string>;
-    const b = second.body as Record<string, string>;
+    const b = second.body as Record<string, unknown>;
     expect([first.status, second.status]).toEqual([200, 200]);
     expect(a).toMatchObject({ status: 'accepted', message_id: 'dup-1', id: expect.stringMatching(/^provider1-/) });
-    expect(b.id).not.toBe(a.id);
-    expect(await stats(mock)).toMatchObject({ accepted: 2, duplicates: 1, accepted_ids_count: 1 });
+    expect(b).toMatchObject({ status: 'accepted', message_id: 'dup-1', id: a.id, deduplicated: true });
+    expect(await stats(mock)).toMatchObject({ received: 2, accepted: 1, duplicates: 0, deduplicated: 1, accepted_ids_count: 1, dedupe: true });
     expect((await admin(mock, '/admin/accepted')).body).toEqual({ provider: 'provider1', count: 1, message_ids: ['dup-1'] });
+  });
+
+  it('with dedupe switched off (POST /admin/config), accepts a repeat as a new delivery with a new reference and counts one duplicate', async () => {
+    const mock = await start();
+    expect(await admin(mock, '/admin/config', { dedupe: false })).toMatchObject({ status: 200, body: { dedupe: false } });
+    const first = await send(mock, { message_id: 'dup-2' });
+    const second = await send(mock, { message_id: 'dup-2' });
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect((second.body as Record<string, string>).id).not.toBe((first.body as Record<string, string>).id);
+    expect(await stats(mock)).toMatchObject({ accepted: 2, duplicates: 1, deduplicated: 0, accepted_ids_count: 1, dedupe: false });
+    expect((await admin(mock, '/admin/accepted')).body).toEqual({ provider: 'provider1', count: 1, message_ids: ['dup-2'] });
+  });
+
+  it('starts without dedupe when told so (MOCK_DEDUPE=false)', async () => {
+    const mock = await start({ dedupe: false });
+    await send(mock, { message_id: 'dup-3' });
+    await send(mock, { message_id: 'dup-3' });
+    expect(await stats(mock)).toMatchObject({ accepted: 2, duplicates: 1, deduplicated: 0, dedupe: false });
+  });
+
+  it('still throttles a repeat once the rate limit is spent (the limit counts every request)', async () => {
+    const mock = await start({ rateLimit: 1 });
+    expect((await send(mock, { message_id: 'dup-4' })).status).toBe(200);
+    expect((await send(mock, { message_id: 'dup-4' })).status).toBe(429);
+    expect(await stats(mock)).toMatchObject({ accepted: 1, throttled: 1, deduplicated: 0 });
   });
 
   it('reset zeroes the counters, forgets accepted ids and empties the rate window', async () => {
@@ -253,7 +279,7 @@ describe('accepted ids, duplicates and reset', () => {
     await send(mock);
     expect((await send(mock)).status).toBe(429);
     const reset = await admin(mock, '/admin/reset');
-    expect(reset.body).toMatchObject({ received: 0, accepted: 0, throttled: 0, max_in_any_1s_window: 0, duplicates: 0, accepted_ids_count: 0 });
+    expect(reset.body).toMatchObject({ received: 0, accepted: 0, throttled: 0, max_in_any_1s_window: 0, duplicates: 0, deduplicated: 0, accepted_ids_count: 0 });
     expect((await admin(mock, '/admin/accepted')).body).toMatchObject({ count: 0, message_ids: [] });
     expect((await send(mock)).status).toBe(200);
   });

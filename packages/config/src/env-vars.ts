@@ -125,6 +125,11 @@ export const envVars = {
   MOCK_FAILURE_RATE: ratio().default(0).describe('Mock: probability (0..1) of a random 500 in up and flaky modes.'),
   MOCK_MODE: z.enum(['up', 'down', 'flaky', 'slow', 'timeout', 'reject']).default('up').describe('Mock: starting mode.'),
   MOCK_SLOW_MS: int(0).default(3000).describe('Mock: how long the slow mode waits before answering, in ms (meant to outlast the client timeout).'),
+  MOCK_DEDUPE: bool()
+    .default(true)
+    .describe(
+      'Mock: answer a message_id it already accepted with the original reference instead of delivering it again, as the provider contract asks (false: behave like a naive provider that delivers every repeat).',
+    ),
 } as const;
 
 export type EnvVarName = keyof typeof envVars;
