@@ -58,8 +58,26 @@ const bodyErrors = {
  * requests, so the docs cannot drift from behaviour. Every path of the original guide is here.
  */
 export function buildGatewayOpenApi(options: OpenApiOptions): OpenApiDocument {
-  const r = new OpenAPIRegistry();
-  r.register('ErrorResponse', errorResponseSchema);
+  const registry = new OpenAPIRegistry();
+  registry.register('ErrorResponse', errorResponseSchema);
+  registry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API_KEYS key (or X-API-Key header); resets and direct sends need ADMIN_API_KEY. Not required when API_KEYS is empty.',
+  });
+  // Every /api/sms path takes the key and can answer 401/403.
+  const r = {
+    registerPath: (route: Parameters<OpenAPIRegistry['registerPath']>[0]) =>
+      registry.registerPath(
+        route.path.startsWith('/api/sms')
+          ? {
+              ...route,
+              security: [{ apiKey: [] }],
+              responses: { ...route.responses, 401: error('Missing or invalid API key (AUTH.UNAUTHORIZED)'), 403: error('Needs the admin key (AUTH.FORBIDDEN)') },
+            }
+          : route,
+      ),
+  };
 
   r.registerPath({
     method: 'get',
@@ -196,7 +214,7 @@ export function buildGatewayOpenApi(options: OpenApiOptions): OpenApiDocument {
     });
   }
 
-  return new OpenApiGeneratorV31(r.definitions).generateDocument({
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: {
       title: 'Twillow SMS gateway',
