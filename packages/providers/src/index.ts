@@ -11,4 +11,4 @@ export {
   type SendThroughLimiterInput,
   type SlotLimiter,
 } from './send-through-limiter';
-export { MAX_BODY_CHARS, classifyStatus, extractProviderRef, parseRetryAfter, truncateBody, type SendResult } from './send-result';
+export { MAX_BODY_CHARS, classifyStatus, deliveryUnknown, extractProviderRef, parseRetryAfter, truncateBody, type SendResult } from './send-result';

@@ -2,7 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { ProviderClient } from './provider.client';
-import { MAX_BODY_CHARS, parseRetryAfter } from './send-result';
+import { MAX_BODY_CHARS, deliveryUnknown, parseRetryAfter } from './send-result';
 
 interface Seen {
   method: string;
@@ -166,6 +166,7 @@ describe('ProviderClient.send', () => {
       const result = await client.send({ id: 'provider1', url: server.url }, body);
       expect(result).toMatchObject({ kind: 'timeout', statusCode: null, body: null, error: 'timeout after 300 ms' });
       expect(result.latencyMs).toBeGreaterThanOrEqual(250);
+      expect(deliveryUnknown(result)).toBe(true);
     } finally {
       await server.close();
     }
@@ -179,6 +180,25 @@ describe('ProviderClient.send', () => {
     await new Promise<void>((r) => probe.close(() => r()));
     const result = await client.send({ id: 'provider3', url: `http://127.0.0.1:${port}/api/sms/provider3` }, body);
     expect(result).toMatchObject({ kind: 'connection_error', statusCode: null, body: null, error: 'ECONNREFUSED' });
+    // Refused before anything was sent: not ambiguous.
+    expect(deliveryUnknown(result)).toBe(false);
+  });
+
+  it('calls a connection reset after the request was read a connection_error whose delivery is unknown', async () => {
+    const server = await startServer((_req, res) => res.socket?.destroy());
+    try {
+      const result = await client.send({ id: 'provider1', url: server.url }, body);
+      expect(result).toMatchObject({ kind: 'connection_error', statusCode: null });
+      expect(deliveryUnknown(result)).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('deliveryUnknown', () => {
+  it('is false for every answer the provider gave (2xx, 429, 4xx, 5xx)', () => {
+    for (const kind of ['success', 'throttled', 'rejected', 'server_error'] as const) expect(deliveryUnknown({ kind, error: null })).toBe(false);
   });
 });
 

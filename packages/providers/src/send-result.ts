@@ -30,6 +30,25 @@ export function classifyStatus(statusCode: number): OutcomeKind {
   return 'rejected';
 }
 
+/**
+ * Connection errors raised before the request could leave this host: the provider cannot have
+ * received it. Every other connection error (ECONNRESET, EPIPE, a socket hang up) may come after
+ * the provider read the whole request.
+ */
+const NOT_SENT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+/**
+ * True when the provider may have accepted the message although we got no answer that says so:
+ * a timeout, or a connection error other than one that stops the request before it leaves (e.g.
+ * ECONNREFUSED). Such an attempt is ambiguous; the provider contract lets us hand the same
+ * message_id to the SAME provider again (it dedupes), while another provider would deliver twice.
+ */
+export function deliveryUnknown(result: Pick<SendResult, 'kind' | 'error'>): boolean {
+  if (result.kind === 'timeout') return true;
+  if (result.kind !== 'connection_error') return false;
+  return !NOT_SENT_ERRORS.has(result.error ?? '');
+}
+
 /** Retry-After as seconds or an HTTP date, in ms from `now`; null when absent or unreadable. */
 export function parseRetryAfter(header: string | string[] | undefined, now = Date.now()): number | null {
   const value = Array.isArray(header) ? header[0] : header;
