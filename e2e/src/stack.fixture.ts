@@ -129,7 +129,9 @@ export async function startE2EStack(options: E2EStackOptions): Promise<E2EStack>
     ...options.env,
   };
 
-  const handle = await startStack({
+  let handle: StackHandle;
+  try {
+    handle = await startStack({
     envFile: false,
     env,
     ports: { gateway: gatewayPort, healthMonitor: monitorPort, dispatcher: dispatcherBase, mocks: [m1, m2, m3] },
@@ -141,7 +143,12 @@ export async function startE2EStack(options: E2EStackOptions): Promise<E2EStack>
     onLine: record,
     readyTimeoutMs: options.readyTimeoutMs ?? 90000,
     stopTimeoutMs: 10000,
-  });
+    });
+  } catch (err) {
+    // The launcher stopped whatever it had started; the temp dir is ours to remove.
+    if (!process.env.E2E_KEEP_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   live.add(handle);
 
   const unexpectedExits: E2EStack['unexpectedExits'] = [];
