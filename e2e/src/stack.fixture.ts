@@ -132,17 +132,17 @@ export async function startE2EStack(options: E2EStackOptions): Promise<E2EStack>
   let handle: StackHandle;
   try {
     handle = await startStack({
-    envFile: false,
-    env,
-    ports: { gateway: gatewayPort, healthMonitor: monitorPort, dispatcher: dispatcherBase, mocks: [m1, m2, m3] },
-    dispatchers,
-    redis: 'own',
-    redisUrl,
-    dataDir,
-    output: verbose() ? process.stderr : null,
-    onLine: record,
-    readyTimeoutMs: options.readyTimeoutMs ?? 90000,
-    stopTimeoutMs: 10000,
+      envFile: false,
+      env,
+      ports: { gateway: gatewayPort, healthMonitor: monitorPort, dispatcher: dispatcherBase, mocks: [m1, m2, m3] },
+      dispatchers,
+      redis: 'own',
+      redisUrl,
+      dataDir,
+      output: verbose() ? process.stderr : null,
+      onLine: record,
+      readyTimeoutMs: options.readyTimeoutMs ?? 90000,
+      stopTimeoutMs: 10000,
     });
   } catch (err) {
     // The launcher stopped whatever it had started; the temp dir is ours to remove.
