@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import type { RequestListener } from 'node:http';
 
 export interface RunningServer {
@@ -7,13 +7,24 @@ export interface RunningServer {
   /** The bound port (useful when asked for port 0). */
   port: number;
   url: string;
-  /** Stops accepting, lets in-flight requests finish, then closes idle keep-alive sockets. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Graceful close, idempotent: stops accepting connections, keeps serving for `drainMs` so requests
+   * already written on open keep-alive sockets are still answered (each answer then says
+   * `Connection: close`), then closes idle sockets and waits for in-flight requests.
+   */
+  close(drainMs?: number): Promise<void>;
 }
+
+/** Default drain period of close(), in ms: long enough for a request already on the wire to be read. */
+export const DEFAULT_DRAIN_MS = 500;
 
 /** Listens on host:port and resolves once bound; rejects with the listen error (e.g. EADDRINUSE). */
 export function listen(handler: RequestListener, port: number, host: string): Promise<RunningServer> {
-  const server = http.createServer(handler);
+  let draining = false;
+  const server = http.createServer((req, res) => {
+    if (draining) res.setHeader('Connection', 'close');
+    handler(req, res);
+  });
   server.keepAliveTimeout = 5000;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -25,10 +36,14 @@ export function listen(handler: RequestListener, port: number, host: string): Pr
         server,
         port: bound,
         url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
-        close: () =>
+        close: (drainMs = DEFAULT_DRAIN_MS) =>
           (closing ??= new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeIdleConnections();
+            // http.Server.close() would close idle keep-alive sockets at once, resetting a request a
+            // client wrote a moment ago that the server has not read yet. net.Server's close only
+            // stops accepting; answers during the drain ask the client to close its socket.
+            draining = true;
+            net.Server.prototype.close.call(server, () => done());
+            setTimeout(() => server.closeIdleConnections(), drainMs).unref();
           })),
       });
     });

@@ -1,4 +1,4 @@
 export { errorMiddleware, notFoundHandler, sendError } from './error.middleware';
-export { describeListenError, listen, type RunningServer } from './http-server';
+export { DEFAULT_DRAIN_MS, describeListenError, listen, type RunningServer } from './http-server';
 export { requestIdMiddleware } from './request-id.middleware';
 export { apiKeyAuth, keyId, presentedKey, type ApiKeyAuth, type ApiKeyAuthOptions } from './api-key.middleware';
