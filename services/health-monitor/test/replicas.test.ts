@@ -49,7 +49,7 @@ describe('health monitor replicas', () => {
     const first = await start(env, 'first');
     // provider3: down, probed, recovered; its failures stay in the stream inside the window.
     await outcomes.send('provider3', 'server_error', 12);
-    await waitFor(async () => (await storedState(redis, keys, 'provider3'))?.state === 'probing', 4000, 20, 'provider3 probing');
+    await waitFor(async () => (await storedState(redis, keys, 'provider3'))?.state === 'probing', 10_000, 20, 'provider3 probing');
     await outcomes.send('provider3', 'success');
     await waitFor(async () => (await storedState(redis, keys, 'provider3'))?.state === 'available', 5000, 20, 'provider3 recovered');
     // provider1: down now, still cooling down at the restart.
