@@ -34,7 +34,6 @@ interface Waiter {
   startedAt: number;
   resolve(result: AcquireResult): void;
   reject(err: unknown): void;
-  onAbort?: () => void;
 }
 
 type Redis2 = Redis & {
@@ -62,6 +61,8 @@ export class SharedRateLimiter {
   private pumping = false;
   private wake?: () => void;
   private closed = false;
+  /** One abort listener per signal (a dispatcher shares one shutdown signal across all its jobs). */
+  private readonly bySignal = new Map<AbortSignal, Set<Waiter>>();
 
   constructor(
     private readonly deps: { redis: Redis; keys: RedisKeys; logger: Logger },
@@ -86,11 +87,7 @@ export class SharedRateLimiter {
       const waiter: Waiter = { req, group: groupKey(req), startedAt: Date.now(), resolve, reject };
       if (req.signal) {
         if (req.signal.aborted) return reject(req.signal.reason);
-        waiter.onAbort = () => {
-          this.remove(waiter);
-          reject(req.signal?.reason);
-        };
-        req.signal.addEventListener('abort', waiter.onAbort, { once: true });
+        this.watch(req.signal, waiter);
       }
       // A waiter of a group already queued is served by the pump's next call anyway; only a new
       // group (different constraints) may have room now, so only that wakes a sleeping pump.
@@ -163,10 +160,31 @@ export class SharedRateLimiter {
     this.wake?.();
   }
 
+  private watch(signal: AbortSignal, waiter: Waiter): void {
+    let set = this.bySignal.get(signal);
+    if (!set) {
+      const waiting = new Set<Waiter>();
+      set = waiting;
+      this.bySignal.set(signal, waiting);
+      signal.addEventListener(
+        'abort',
+        () => {
+          this.bySignal.delete(signal);
+          for (const w of waiting) {
+            this.remove(w);
+            w.reject(signal.reason);
+          }
+        },
+        { once: true },
+      );
+    }
+    set.add(waiter);
+  }
+
   private remove(waiter: Waiter): void {
     const i = this.waiters.indexOf(waiter);
     if (i >= 0) this.waiters.splice(i, 1);
-    if (waiter.onAbort) waiter.req.signal?.removeEventListener('abort', waiter.onAbort);
+    if (waiter.req.signal) this.bySignal.get(waiter.req.signal)?.delete(waiter);
   }
 
   private settle(waiter: Waiter, result: AcquireResult): void {

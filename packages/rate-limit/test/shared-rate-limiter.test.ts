@@ -180,3 +180,29 @@ describe('SharedRateLimiter', () => {
     await expect(pending).rejects.toThrow('rate limiter closed');
   });
 });
+
+describe('SharedRateLimiter aborts', () => {
+  it('rejects every wait sharing an aborted signal, with one listener on the signal however many wait', async () => {
+    const keys = redisKeys(uniquePrefix('rla'));
+    const redis = new Redis(testRedisUrl());
+    const l = new SharedRateLimiter({ redis, keys, logger }, { providers: providers([1]), totalPerSecond: 10, marginMs: 0 });
+    const controller = new AbortController();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      await l.acquire();
+      const waits = Array.from({ length: 30 }, () => l.acquire({ signal: controller.signal }));
+      controller.abort(new Error('shutting down'));
+      const results = await Promise.allSettled(waits);
+      expect(results.every((r) => r.status === 'rejected' && (r.reason as Error).message === 'shutting down')).toBe(true);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      l.close();
+      await redis.del(keys.globalWindow, keys.providerWindow('provider1'), keys.wrrState, keys.distributionCounts);
+      await redis.quit();
+    }
+  });
+});
