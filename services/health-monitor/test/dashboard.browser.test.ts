@@ -104,7 +104,7 @@ describe('the dashboard in headless Chromium', () => {
     await page.locator('[data-role="connection"]', { hasText: 'Live' }).waitFor({ timeout: 10_000 });
 
     // Mark this document: a reload or navigation would lose the mark.
-    await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
+    await page.evaluate(() => ((globalThis as unknown as { __sameDocument: boolean }).__sameDocument = true));
     let navigations = 0;
     page.on('framenavigated', (frame) => {
       if (frame === page.mainFrame()) navigations += 1;
@@ -115,7 +115,7 @@ describe('the dashboard in headless Chromium', () => {
     expect(await provider1.locator('[data-role="state"]').innerText()).toMatch(/unavailable/i);
     expect(await provider1.locator('[data-role="reason"]').innerText()).toMatch(/failure ratio/i);
     await page.locator('[data-role="failure"]', { hasText: 'HTTP 503 Service Unavailable' }).first().waitFor({ timeout: 5_000 });
-    expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+    expect(await page.evaluate(() => (globalThis as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
     expect(navigations).toBe(0);
     expect(await page.locator('[data-provider="provider2"]').getAttribute('data-state')).toBe('available');
 
