@@ -23,6 +23,12 @@ export interface RedisKeys {
   distributionResetAt: string;
   /** Short lease one dispatcher holds while sending a message. */
   sendLease(messageId: string): string;
+  /**
+   * Send intent of a message: JSON `{provider, attempt, since, resends}` written before each send
+   * and deleted once the outcome is recorded; found by a later run, it marks the last attempt as
+   * ambiguous (resend to the same provider, which dedupes by message_id). Long TTL.
+   */
+  sendIntent(messageId: string): string;
   /** Stored provider health states (hash provider -> JSON ProviderHealthState). */
   healthState: string;
   /** Availability transitions are published here (JSON AvailabilityEvent). */
@@ -50,6 +56,7 @@ export function redisKeys(prefix: string): RedisKeys {
     distributionCounts: `${rl}:dist:counts`,
     distributionResetAt: `${rl}:dist:reset_at`,
     sendLease: (id) => `${prefix}:lease:${id}`,
+    sendIntent: (id) => `${prefix}:inflight:${id}`,
     healthState: `${prefix}:health:state`,
     availabilityChannel: `${prefix}:health:availability`,
     outcomeStream: `${prefix}:health:outcomes`,

@@ -18,6 +18,12 @@ const MAX_THROTTLED_PER_MESSAGE = 20;
 const MAX_SLOT_WAIT_MS = 5000;
 /** A job whose request row is missing is retried for this long (a producer that enqueues before its commit lands), in ms. */
 const MISSING_REQUEST_GRACE_MS = 30_000;
+/** Life of a send intent (P:inflight:<id>), in ms: longer than any delay between two runs of one job. */
+const SEND_INTENT_TTL_MS = 24 * 3600_000;
+/** How long a message with an unconfirmed attempt waits for that attempt's provider before going elsewhere (at-least-once), in ms. */
+const SAME_PROVIDER_WAIT_MS = 60_000;
+/** Resends to the provider of an unconfirmed attempt that may end unconfirmed again before the message goes elsewhere. */
+const MAX_SAME_PROVIDER_RESENDS = 1;
 /** How long to wait for Redis at start, in ms. */
 const REDIS_READY_TIMEOUT_MS = 10_000;
 
@@ -91,6 +97,9 @@ export function composeDispatcher(config: DispatcherConfig, options: ComposeOpti
       noProviderDelayMs: config.noProviderDelayMs,
       maxSlotWaitMs: MAX_SLOT_WAIT_MS,
       missingRequestGraceMs: MISSING_REQUEST_GRACE_MS,
+      intentTtlMs: SEND_INTENT_TTL_MS,
+      sameProviderWaitMs: SAME_PROVIDER_WAIT_MS,
+      maxSameProviderResends: MAX_SAME_PROVIDER_RESENDS,
     };
     const useCase = new SendMessageUseCase(
       {

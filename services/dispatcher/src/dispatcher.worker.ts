@@ -119,7 +119,7 @@ export class DispatcherWorker {
     return this.options.context.run({ messageId: data.message_id, requestId: data.request_id }, async () => {
       let outcome: SendMessageOutcome;
       try {
-        outcome = await this.useCase.execute(data, this.abort.signal, job.attemptsStarted <= 1);
+        outcome = await this.useCase.execute(data, this.abort.signal);
       } catch (err) {
         const runs = job.attemptsStarted;
         const max = this.options.maxErrorRuns ?? 10;

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Redis from 'ioredis';
 import type { ProviderSettings } from '@twillow/config';
-import type { AvailabilityState, SmsJobData } from '@twillow/contracts';
+import { z, type AvailabilityState, type SmsJobData } from '@twillow/contracts';
 import type { MessageStatus, NewSmsResponse, SmsRepository } from '@twillow/db';
 import { maskPhone, type Logger } from '@twillow/logger';
-import { publishOutcome, sendThroughLimiter, type OutcomeSink, type ProviderSender, type SlotLimiter } from '@twillow/providers';
-import type { ProviderMode } from '@twillow/rate-limit';
+import { deliveryUnknown, publishOutcome, sendThroughLimiter, type OutcomeSink, type ProviderSender, type SlotLimiter } from '@twillow/providers';
+import type { AcquireRequest, ProviderMode } from '@twillow/rate-limit';
 import type { RedisKeys } from '@twillow/redis';
 
 /** How one message is retried; every duration in ms. */
@@ -30,6 +30,16 @@ export interface SendMessagePolicy {
   maxSlotWaitMs: number;
   /** A job whose stored request is missing is delayed and retried until the job is this old, then dropped. */
   missingRequestGraceMs: number;
+  /** Life of a send intent (`P:inflight:<id>`); must outlast any delay between two runs of a job. */
+  intentTtlMs: number;
+  /**
+   * After an ambiguous attempt (timeout, connection lost, dispatcher killed mid-send) the message
+   * waits at most this long for that same provider to take it again; then it goes elsewhere (an
+   * at-least-once fallback, logged).
+   */
+  sameProviderWaitMs: number;
+  /** Resends to the provider of an ambiguous attempt that may end ambiguous again before falling back elsewhere. */
+  maxSameProviderResends: number;
 }
 
 export type RetryLaterReason = 'no-provider' | 'no-room' | 'leased' | 'missing-request' | 'shutting-down';
@@ -51,7 +61,7 @@ export interface HealthView {
 
 export interface SendMessageDeps {
   repository: Pick<SmsRepository, 'findById' | 'setStatus' | 'recordAttempt'>;
-  /** For the send lease. */
+  /** For the send lease and the send intent. */
   redis: Redis;
   keys: RedisKeys;
   limiter: SlotLimiter;
@@ -76,7 +86,32 @@ const RELEASE_LEASE_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+const DELETE_IF_EQUALS_LUA = RELEASE_LEASE_LUA;
+
 const RECORD_TRIES = 3;
+
+/**
+ * "Attempt `attempt` of this message goes to `provider`", stored in Redis (keys.sendIntent) right
+ * before the request leaves, and deleted once an answer that settles it is recorded. A run that
+ * finds one knows the last attempt may have been delivered without us knowing.
+ */
+const sendIntentSchema = z.object({
+  provider: z.string(),
+  attempt: z.number().int(),
+  /** Epoch ms of the first send of the ambiguous chain (kept across resends to the same provider). */
+  since: z.number(),
+  /** Sends to `provider` made after the first ambiguous one. */
+  resends: z.number().int().min(0),
+});
+export type SendIntent = z.infer<typeof sendIntentSchema>;
+
+/** What one run knows about the intent key; read by execute() to clean up. */
+interface RunState {
+  /** The intent value in Redis as this run last saw or wrote it (null: none). */
+  stored: string | null;
+  /** The provider that may hold the message without our record, or null. */
+  ambiguous: SendIntent | null;
+}
 
 /**
  * Sends one queued message: lease, stored-state check, then attempts through the shared limiter
@@ -96,53 +131,81 @@ export class SendMessageUseCase {
     this.now = deps.now ?? Date.now;
   }
 
-  /**
-   * @param firstRun true when this job has not run before (BullMQ attemptsStarted 1): the stored
-   *   request is then expected pending with no attempts, which saves a read. Reruns (delays,
-   *   stalls) read the stored request first.
-   */
-  async execute(data: SmsJobData, signal?: AbortSignal, firstRun = false): Promise<SendMessageOutcome> {
+  async execute(data: SmsJobData, signal?: AbortSignal): Promise<SendMessageOutcome> {
     const { redis, keys } = this.deps;
     const leaseKey = keys.sendLease(data.message_id);
+    const intentKey = keys.sendIntent(data.message_id);
     const token = randomUUID();
-    const taken = await redis.set(leaseKey, token, 'PX', this.policy.leaseMs, 'NX');
+    // One round trip: the lease, and any intent a previous run left behind.
+    const [taken, intent] = await Promise.all([redis.set(leaseKey, token, 'PX', this.policy.leaseMs, 'NX'), redis.get(intentKey)]);
     if (taken !== 'OK') {
       // Another dispatcher is sending this message right now (a stalled job picked up twice).
       const ttl = await redis.pttl(leaseKey);
       return { kind: 'retry-later', reason: 'leased', delayMs: ttl > 0 ? ttl + 50 : this.policy.leaseMs };
     }
+    const run: RunState = { stored: intent, ambiguous: this.parseIntent(intent) };
+    let outcome: SendMessageOutcome | undefined;
     try {
-      return await this.sendUnderLease(data, leaseKey, token, signal, firstRun);
+      outcome = await this.sendUnderLease(data, leaseKey, intentKey, token, run, signal);
+      return outcome;
     } finally {
-      await redis.eval(RELEASE_LEASE_LUA, 1, leaseKey, token).catch((err: unknown) => {
-        // It expires by itself after leaseMs; a late release only delays a recovery.
-        this.deps.logger.warn('could not release a send lease', { error: (err as Error).message });
-      });
+      // The intent goes once nothing is ambiguous any more, or the message is final. It stays after
+      // an error, and when the lease was lost (the intent may be another dispatcher's by now).
+      const settled = outcome !== undefined && (outcome.kind !== 'retry-later' ? true : outcome.reason !== 'leased' && run.ambiguous === null);
+      await Promise.all([
+        redis.eval(RELEASE_LEASE_LUA, 1, leaseKey, token).catch((err: unknown) => {
+          // It expires by itself after leaseMs; a late release only delays a recovery.
+          this.deps.logger.warn('could not release a send lease', { error: (err as Error).message });
+        }),
+        settled && run.stored !== null
+          ? redis.eval(DELETE_IF_EQUALS_LUA, 1, intentKey, run.stored).catch((err: unknown) => {
+              // Left behind, it makes a later run of a non-final message prefer that provider once.
+              this.deps.logger.warn('could not delete a send intent', { error: (err as Error).message });
+            })
+          : undefined,
+      ]);
     }
   }
 
-  private async sendUnderLease(data: SmsJobData, leaseKey: string, token: string, signal: AbortSignal | undefined, firstRun: boolean): Promise<SendMessageOutcome> {
-    const { repository, logger } = this.deps;
-    let row: { id: string; attempts: number; lastError: string | null };
-    if (firstRun && (await repository.setStatus(data.message_id, 'processing'))) {
-      // Fast path: a job's first run finds the request pending, as the gateway stored it. One write.
-      row = { id: data.message_id, attempts: 0, lastError: null };
-    } else {
-      const stored = await repository.findById(data.message_id);
-      if (!stored) {
-        if (this.now() - data.enqueued_at < this.policy.missingRequestGraceMs) {
-          return { kind: 'retry-later', reason: 'missing-request', delayMs: this.policy.noProviderDelayMs };
-        }
-        return { kind: 'missing-request' };
-      }
-      // The rule that prevents a double send after a crash or a stall: a terminal request is never sent again.
-      if (stored.status === 'sent' || stored.status === 'failed') return { kind: 'already-done', status: stored.status };
-      if (stored.status === 'pending' && !(await repository.setStatus(stored.id, 'processing'))) {
-        const again = await repository.findById(stored.id);
-        return { kind: 'already-done', status: again?.status ?? 'failed' };
-      }
-      row = stored;
+  private parseIntent(raw: string | null): SendIntent | null {
+    if (raw === null) return null;
+    try {
+      return sendIntentSchema.parse(JSON.parse(raw));
+    } catch (err) {
+      this.deps.logger.warn('ignoring an unreadable send intent', { error: (err as Error).message });
+      return null;
     }
+  }
+
+  private async sendUnderLease(
+    data: SmsJobData,
+    leaseKey: string,
+    intentKey: string,
+    token: string,
+    run: RunState,
+    signal: AbortSignal | undefined,
+  ): Promise<SendMessageOutcome> {
+    const { repository, logger, redis } = this.deps;
+    // No 'processing' write before the first send: the request stays pending until an attempt is
+    // recorded (processing = an attempt was made and the message is not final). One read, no write.
+    const stored = await repository.findById(data.message_id);
+    if (!stored) {
+      if (this.now() - data.enqueued_at < this.policy.missingRequestGraceMs) {
+        return { kind: 'retry-later', reason: 'missing-request', delayMs: this.policy.noProviderDelayMs };
+      }
+      return { kind: 'missing-request' };
+    }
+    // The rule that prevents a double send after a crash or a stall: a terminal request is never sent again.
+    if (stored.status === 'sent' || stored.status === 'failed') return { kind: 'already-done', status: stored.status };
+    const row = stored;
+    if (run.ambiguous) {
+      logger.info('previous attempt unconfirmed; resending to the same provider with the same message_id', {
+        provider: run.ambiguous.provider,
+        attempt: run.ambiguous.attempt,
+        recorded_attempts: row.attempts,
+      });
+    }
+    let leaseRenewedAt = this.now();
 
     const body = { phone: data.phone, text: data.text, message_id: data.message_id };
     const lifetimeCap = this.policy.maxAttempts + this.policy.maxThrottled;
@@ -159,30 +222,74 @@ export class SendMessageUseCase {
         return { kind: 'failed', permanent: false, reason, attempts: attempt };
       }
 
-      // Renew the lease before waiting for a slot, so that a granted slot is used at once: every
-      // await between the reservation and the request shifts the send later and eats into the
-      // limiter's margin (RATE_LIMIT_MARGIN_MS).
-      if (!(await this.renewLease(leaseKey, token))) return { kind: 'retry-later', reason: 'leased', delayMs: this.policy.leaseMs };
-      const leaseRenewedAt = this.now();
+      // Renew the lease before waiting for a slot (unless just taken), so that a granted slot is
+      // used at once: every await between the reservation and the request shifts the send later
+      // and eats into the limiter's margin (RATE_LIMIT_MARGIN_MS).
+      if (this.now() - leaseRenewedAt >= this.policy.leaseHeadroomMs) {
+        if (!(await this.renewLease(leaseKey, token))) return { kind: 'retry-later', reason: 'leased', delayMs: this.policy.leaseMs };
+        leaseRenewedAt = this.now();
+      }
+      const renewedAt = leaseRenewedAt;
+
+      // An ambiguous attempt is resent to its provider only (it dedupes by message_id); another
+      // provider would deliver the message a second time.
+      let acquire: AcquireRequest = { modes: this.exclusions(lastFailed), maxWaitMs: this.policy.maxSlotWaitMs, signal };
+      const ambiguous = run.ambiguous;
+      if (ambiguous) {
+        const why = this.fallbackReason(ambiguous);
+        if (why) {
+          logger.warn('at-least-once fallback: the provider of an unconfirmed attempt did not take the message again; sending elsewhere', {
+            provider: ambiguous.provider,
+            reason: why,
+            unconfirmed_for_ms: this.now() - ambiguous.since,
+          });
+          run.ambiguous = null;
+          lastFailed = ambiguous.provider;
+          acquire = { modes: this.exclusions(lastFailed), maxWaitMs: this.policy.maxSlotWaitMs, signal };
+        } else {
+          const left = this.policy.sameProviderWaitMs - (this.now() - ambiguous.since);
+          acquire = { only: ambiguous.provider, maxWaitMs: Math.max(10, Math.min(this.policy.maxSlotWaitMs, left)), signal };
+        }
+      }
+
+      let intent: SendIntent | undefined;
       let sent;
       try {
         sent = await sendThroughLimiter(this.deps, {
           body,
           requestId: data.request_id,
-          acquire: { modes: this.exclusions(lastFailed), maxWaitMs: this.policy.maxSlotWaitMs, signal },
-          beforeSend: () => this.ensureLease(leaseKey, token, leaseRenewedAt),
+          acquire,
+          beforeSend: async (provider) => {
+            if (!(await this.ensureLease(leaseKey, token, renewedAt))) return false;
+            // Durable before the request leaves: a crash from here on leaves the intent behind.
+            const same = run.ambiguous?.provider === provider ? run.ambiguous : null;
+            intent = { provider, attempt: attempt + 1, since: same ? same.since : this.now(), resends: same ? same.resends + 1 : 0 };
+            const value = JSON.stringify(intent);
+            await redis.set(intentKey, value, 'PX', this.policy.intentTtlMs);
+            run.stored = value;
+            return true;
+          },
           publish: false,
         });
       } catch (err) {
         if (signal?.aborted) return { kind: 'retry-later', reason: 'shutting-down', delayMs: 0 };
         throw err;
       }
-      if (sent.kind === 'none-available') return { kind: 'retry-later', reason: 'no-provider', delayMs: this.policy.noProviderDelayMs };
+      if (sent.kind === 'none-available') {
+        // With an ambiguous attempt: its provider is unavailable; wait for it (up to sameProviderWaitMs).
+        const delayMs = run.ambiguous ? Math.min(this.policy.noProviderDelayMs, Math.max(10, this.policy.sameProviderWaitMs - (this.now() - run.ambiguous.since))) : this.policy.noProviderDelayMs;
+        return { kind: 'retry-later', reason: 'no-provider', delayMs };
+      }
       if (sent.kind === 'no-room') return { kind: 'retry-later', reason: 'no-room', delayMs: Math.max(10, sent.retryAfterMs) };
       if (sent.kind === 'cancelled') return { kind: 'retry-later', reason: 'leased', delayMs: this.policy.leaseMs };
 
       const { provider, result } = sent;
       attempt += 1;
+      // Whether this message may now sit at `provider` without our knowing: set by an answer we did
+      // not get, cleared by one the provider gave (2xx, 4xx, 5xx); a 429 or a refused connection
+      // (nothing delivered) leaves it as it was.
+      if (deliveryUnknown(result)) run.ambiguous = intent ?? null;
+      else if (result.kind === 'success' || result.kind === 'rejected' || result.kind === 'server_error') run.ambiguous = null;
       const response: NewSmsResponse = {
         requestId: row.id,
         provider,
@@ -214,7 +321,8 @@ export class SendMessageUseCase {
         return { kind: 'failed', permanent: true, reason, attempts: attempt };
       }
       if (result.kind === 'throttled') {
-        // The limiter already backs this provider off; the next pick goes elsewhere. Not a failure.
+        // The limiter already backs this provider off; the next pick goes elsewhere (or waits for
+        // this provider, when an earlier attempt there is unconfirmed). Not a failure.
         throttled += 1;
         const exhausted = throttled >= this.policy.maxThrottled;
         await store({ status: exhausted ? 'failed' : 'processing', lastError: reason });
@@ -227,9 +335,10 @@ export class SendMessageUseCase {
         continue;
       }
 
-      // server_error | timeout | connection_error: transient; retry elsewhere after a backoff.
+      // server_error | timeout | connection_error: transient; retry after a backoff, elsewhere
+      // unless the attempt is ambiguous (then the same provider first, see above).
       failures += 1;
-      lastFailed = provider;
+      lastFailed = run.ambiguous ? undefined : provider;
       const exhausted = failures >= this.policy.maxAttempts;
       await store({ status: exhausted ? 'failed' : 'processing', provider: exhausted ? provider : undefined, lastError: reason });
       if (exhausted) {
@@ -237,7 +346,7 @@ export class SendMessageUseCase {
         return { kind: 'failed', permanent: false, reason, attempts: attempt };
       }
       const delayMs = Math.floor(this.random() * this.policy.retryBaseDelayMs * 2 ** (failures - 1));
-      logger.info('send failed; retrying on another provider', { ...log, failures, retry_in_ms: delayMs });
+      logger.info(run.ambiguous ? 'send unconfirmed; retrying on the same provider' : 'send failed; retrying on another provider', { ...log, failures, retry_in_ms: delayMs });
       try {
         await sleep(delayMs, undefined, { signal });
       } catch (err) {
@@ -245,6 +354,14 @@ export class SendMessageUseCase {
         throw err;
       }
     }
+  }
+
+  /** Why an ambiguous attempt may no longer wait for its provider, or null while it may. */
+  private fallbackReason(ambiguous: SendIntent): string | null {
+    if (!this.deps.providers.some((p) => p.id === ambiguous.provider)) return 'provider no longer configured';
+    if (ambiguous.resends >= this.policy.maxSameProviderResends) return `still unconfirmed after ${ambiguous.resends} resend(s)`;
+    if (this.now() - ambiguous.since > this.policy.sameProviderWaitMs) return `unavailable for more than ${this.policy.sameProviderWaitMs} ms`;
+    return null;
   }
 
   /** Keeps the provider that just failed this message out of the next pick, unless it is the only one left. */
