@@ -6,7 +6,7 @@ import { Queue } from 'bullmq';
 import type { Express } from 'express';
 import type Redis from 'ioredis';
 import { logLevel, providerSettings } from '@twillow/config';
-import { describeListenError, listen, type RunningServer } from '@twillow/http';
+import { apiKeyAuth, describeListenError, listen, type RunningServer } from '@twillow/http';
 import { createLogger, RequestContext, type Logger } from '@twillow/logger';
 import { createMetrics, type Metrics } from '@twillow/metrics';
 import { SharedRateLimiter } from '@twillow/rate-limit';
@@ -97,6 +97,7 @@ export function compose(env: HealthMonitorEnv, options: ComposeOptions): HealthM
     context,
     routers: [dashboard],
     metrics: { metrics, refresh: gaugeRefresher({ metrics, monitor, queueCounts, logger }) },
+    requireAdmin: apiKeyAuth({ apiKeys: env.API_KEYS, adminKey: env.ADMIN_API_KEY }).requireAdmin,
   });
   let server: RunningServer | undefined;
   let closing: Promise<void> | undefined;

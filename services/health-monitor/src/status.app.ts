@@ -1,4 +1,4 @@
-import express, { Router, type Express } from 'express';
+import express, { Router, type Express, type RequestHandler } from 'express';
 import type Redis from 'ioredis';
 import { PROVIDER_IDS, type ProviderId } from '@twillow/config';
 import { ErrorCodes, NotFoundError, UnavailableError } from '@twillow/errors';
@@ -19,7 +19,11 @@ export interface StatusAppDeps {
   routers?: Router[];
   /** Counts every request and serves GET /metrics; `refresh` updates the gauges on each scrape. */
   metrics?: { metrics: Metrics; refresh?: () => Promise<void> };
+  /** Guards /metrics and resets with the admin key (apiKeyAuth(...).requireAdmin); open when omitted. */
+  requireAdmin?: RequestHandler;
 }
+
+const open: RequestHandler = (_req, _res, next) => next();
 
 /** Builds the operators' status app; never listens (main does). */
 export function createApp(deps: StatusAppDeps): Express {
@@ -28,7 +32,7 @@ export function createApp(deps: StatusAppDeps): Express {
   app.use(requestIdMiddleware(deps.context));
   if (deps.metrics) {
     app.use(httpMetricsMiddleware(deps.metrics.metrics));
-    app.get('/metrics', metricsHandler(deps.metrics.metrics, deps.metrics.refresh));
+    app.get('/metrics', deps.requireAdmin ?? open, metricsHandler(deps.metrics.metrics, deps.metrics.refresh));
   }
   app.use(express.json({ limit: '4kb' }));
   app.use(statusRouter(deps));
@@ -62,7 +66,7 @@ export function statusRouter(deps: StatusAppDeps): Router {
     res.json({ replica: monitor.replicaId, leader: monitor.isLeader(), ...report });
   });
 
-  router.post('/status/:provider/reset', async (req, res) => {
+  router.post('/status/:provider/reset', deps.requireAdmin ?? open, async (req, res) => {
     const provider = providerParam(req.params.provider);
     const state = await monitor.reset(provider);
     if (state) {

@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
-import { listen } from '@twillow/http';
+import { apiKeyAuth, listen } from '@twillow/http';
+import { createMetrics } from '@twillow/metrics';
 import { RequestContext } from '@twillow/logger';
 import { createRedis, type RedisKeys } from '@twillow/redis';
 import { uniquePrefix, waitFor } from '@twillow/testing';
@@ -100,4 +101,29 @@ describe('health monitor status endpoints', () => {
     expect(after.body).toMatchObject({ state: 'available', window: { failures: 0, samples: 0 } });
     expect(await getJson(`${monitor.server.url}/status/provider9/reset`, { method: 'POST' })).toMatchObject({ status: 404 });
   });
+
+  it('refuses resets and /metrics without the admin key once keys are configured', async () => {
+    const auth = apiKeyAuth({ apiKeys: ['user-key'], adminKey: 'admin-key' });
+    const app = createApp({
+      monitor: monitor.service.monitor,
+      redis,
+      keys,
+      logger: quietLogger,
+      context: new RequestContext(),
+      metrics: { metrics: createMetrics('hm-test') },
+      requireAdmin: auth.requireAdmin,
+    });
+    const server = await listen(app, 0, '127.0.0.1');
+    try {
+      const reset = (headers: Record<string, string>) => fetch(`${server.url}/status/provider2/reset`, { method: 'POST', headers });
+      expect((await reset({})).status).toBe(401);
+      expect((await reset({ 'X-API-Key': 'user-key' })).status).toBe(403);
+      expect((await reset({ Authorization: 'Bearer admin-key' })).status).toBe(200);
+      expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
+      expect((await fetch(`${server.url}/metrics`, { headers: { 'X-API-Key': 'admin-key' } })).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
 });
+
