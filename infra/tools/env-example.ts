@@ -18,7 +18,8 @@ function defaultOf(name: EnvVarName): string {
 export function renderEnvExample(): string {
   const out = [
     '# Twillow configuration. Copy to .env and uncomment what you change; the values shown are the defaults.',
-    '# npm start and every service read .env at the repository root; real environment variables win.',
+    '# npm start (the launcher) reads .env at the repository root and passes it to every process it starts;',
+    '# real environment variables win. A service started by hand reads only its environment.',
     '# docker compose reads it too (API_KEYS and ADMIN_API_KEY are required there).',
     '# Generated from packages/config/src/env-vars.ts by infra/tools/env-example.ts.',
   ];

@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   try {
     config = loadConfig(configSchema, process.env);
   } catch (err) {
-    console.error((err as Error).message);
+    console.error(`provider-mock: ${(err as Error).message}`);
     process.exit(1);
   }
   const logger = createLogger({ service: `provider-mock-${config.MOCK_PROVIDER_ID}`, version: packageVersion(), level: logLevel(config) });

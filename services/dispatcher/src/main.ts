@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`dispatcher: ${err.message}\n`);
-      process.exit(2);
+      process.exit(1);
     }
     throw err;
   }

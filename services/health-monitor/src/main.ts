@@ -11,8 +11,8 @@ async function main(): Promise<void> {
     env = loadConfig(healthMonitorEnvSchema, process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
+      process.stderr.write(`health-monitor: ${err.message}\n`);
+      process.exit(1);
     }
     throw err;
   }
@@ -46,6 +46,8 @@ async function main(): Promise<void> {
     const message = err instanceof Error ? err.message : String(err);
     logger.error('health monitor failed to start', { error: message });
     process.stderr.write(`health-monitor could not start: ${message}\n`);
+    // Closing clients that never connected can wait on their reconnect loop; do not hang on it.
+    setTimeout(() => process.exit(1), 2000).unref();
     await service.close().catch(() => undefined);
     process.exit(1);
   }

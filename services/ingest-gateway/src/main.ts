@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     config = gatewayConfig(loadConfig(gatewayEnvSchema, process.env));
   } catch (err) {
     if (err instanceof ConfigError) {
-      console.error(err.message);
+      console.error(`${SERVICE_NAME}: ${err.message}`);
       process.exit(1);
     }
     throw err;
