@@ -1,2 +1,2 @@
 export { createMetrics, type Metrics } from './metrics';
-export { httpMetricsMiddleware, metricsHandler } from './http-metrics.middleware';
+export { httpMetricsMiddleware, metricsHandler, UNMATCHED_ROUTE } from './http-metrics.middleware';
