@@ -13,4 +13,5 @@ export type {
   SmsRepository,
   SmsRequestRow,
   SmsResponseRow,
+  StaleCursor,
 } from './sms.repository';

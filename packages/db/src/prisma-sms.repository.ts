@@ -12,6 +12,7 @@ import type {
   SmsRepository,
   SmsRequestRow,
   SmsResponseRow,
+  StaleCursor,
 } from './sms.repository';
 
 /** Upper bound of list(limit); larger limits are clamped. */
@@ -222,10 +223,12 @@ export class PrismaSmsRepository implements SmsRepository {
     return count > 0;
   }
 
-  async findStalePending(olderThan: Date, limit: number): Promise<SmsRequestRow[]> {
+  async findStalePending(olderThan: Date, limit: number, after?: StaleCursor): Promise<SmsRequestRow[]> {
+    const where: Prisma.SmsRequestWhereInput = { status: 'pending', createdAt: { lt: olderThan } };
+    if (after) where.OR = [{ createdAt: { gt: after.at } }, { createdAt: after.at, id: { gt: after.id } }];
     const rows = await this.queue.run(() =>
       this.prisma.smsRequest.findMany({
-        where: { status: 'pending', createdAt: { lt: olderThan } },
+        where,
         orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
         take: Math.max(1, Math.floor(limit)),
       }),
@@ -233,14 +236,13 @@ export class PrismaSmsRepository implements SmsRepository {
     return rows.map(toRequestRow);
   }
 
-  /**
-   * Requests in `processing` whose last change is older than `updatedBefore`, oldest first: a
-   * dispatcher died mid-send. (Addition to the contract, for the recovery sweeper.)
-   */
-  async findStaleProcessing(updatedBefore: Date, limit: number): Promise<SmsRequestRow[]> {
+  /** Requests in `processing` whose last change is older than `updatedBefore`, oldest first: a send died midway. */
+  async findStaleProcessing(updatedBefore: Date, limit: number, after?: StaleCursor): Promise<SmsRequestRow[]> {
+    const where: Prisma.SmsRequestWhereInput = { status: 'processing', updatedAt: { lt: updatedBefore } };
+    if (after) where.OR = [{ updatedAt: { gt: after.at } }, { updatedAt: after.at, id: { gt: after.id } }];
     const rows = await this.queue.run(() =>
       this.prisma.smsRequest.findMany({
-        where: { status: 'processing', updatedAt: { lt: updatedBefore } },
+        where,
         orderBy: [{ updatedAt: 'asc' }, { id: 'asc' }],
         take: Math.max(1, Math.floor(limit)),
       }),

@@ -58,6 +58,15 @@ export interface ListRequestsFilter {
   cursor?: string;
 }
 
+/**
+ * A position in an oldest-first scan: `at` is the row's createdAt (findStalePending) or updatedAt
+ * (findStaleProcessing), `id` breaks ties. Rows strictly after it are returned.
+ */
+export interface StaleCursor {
+  at: Date;
+  id: string;
+}
+
 export interface SmsRepository {
   /** Inserts pending requests; the group-commit writer calls it with every request of one tick. */
   createMany(requests: NewSmsRequest[]): Promise<void>;
@@ -72,8 +81,16 @@ export interface SmsRepository {
   ): Promise<void>;
   /** Moves pending|processing -> status; returns false if the request is already terminal (sent/failed). */
   setStatus(id: string, status: MessageStatus, lastError?: string | null): Promise<boolean>;
-  /** Pending requests created before `olderThan`, oldest first (for the enqueue sweeper). */
-  findStalePending(olderThan: Date, limit: number): Promise<SmsRequestRow[]>;
+  /**
+   * Pending requests created before `olderThan`, oldest first (createdAt, id), for the enqueue
+   * sweeper; with `after`, only rows past that position, so a sweep can page through a backlog.
+   */
+  findStalePending(olderThan: Date, limit: number, after?: StaleCursor): Promise<SmsRequestRow[]>;
+  /**
+   * Requests in `processing` whose last change is older than `updatedBefore`, oldest first
+   * (updatedAt, id); with `after`, only rows past that position. For recovery of interrupted sends.
+   */
+  findStaleProcessing(updatedBefore: Date, limit: number, after?: StaleCursor): Promise<SmsRequestRow[]>;
   countByStatus(): Promise<Record<MessageStatus, number>>;
   /** Cheap liveness query for /health. */
   ping(): Promise<void>;

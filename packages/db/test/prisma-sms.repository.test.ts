@@ -253,5 +253,35 @@ describe.each([
       expect((await db.repository.findStaleProcessing(cutoff, 10)).map((r) => r.id)).toEqual([taken.id]);
       expect(await db.repository.countByStatus()).toEqual({ pending: 3, processing: 1, sent: 0, failed: 0 });
     });
+
+    it('continues after a cursor (createdAt, id) so a sweep can page through a backlog of stale rows', async () => {
+      const cutoffBefore = await db.repository.findStalePending(new Date(Date.now() + 60_000), 1000);
+      const known = new Set(cutoffBefore.map((r) => r.id));
+      const batch = Array.from({ length: 5 }, () => newRequest());
+      await db.repository.createMany(batch); // one commit: same createdAt, so the id breaks the tie
+      const cutoff = new Date(Date.now() + 60_000);
+      const all = (await db.repository.findStalePending(cutoff, 1000)).filter((r) => !known.has(r.id));
+      expect(all.map((r) => r.id).sort()).toEqual(batch.map((r) => r.id).sort());
+
+      const seen: string[] = [];
+      let after: { at: Date; id: string } | undefined;
+      for (let page = 0; page < 10; page++) {
+        const rows = await db.repository.findStalePending(cutoff, 2, after);
+        if (rows.length === 0) break;
+        seen.push(...rows.map((r) => r.id));
+        const last = rows[rows.length - 1]!;
+        after = { at: last.createdAt, id: last.id };
+      }
+      expect(seen.filter((id) => !known.has(id))).toEqual(all.map((r) => r.id));
+      expect(new Set(seen).size).toBe(seen.length);
+
+      await db.repository.setStatus(batch[0]!.id, 'processing');
+      await db.repository.setStatus(batch[1]!.id, 'processing');
+      const processing = await db.repository.findStaleProcessing(cutoff, 1000);
+      const first = processing.find((r) => r.id === batch[0]!.id || r.id === batch[1]!.id)!;
+      const rest = await db.repository.findStaleProcessing(cutoff, 1000, { at: first.updatedAt, id: first.id });
+      expect(rest.map((r) => r.id)).not.toContain(first.id);
+      expect(rest.map((r) => r.id)).toContain(first.id === batch[0]!.id ? batch[1]!.id : batch[0]!.id);
+    });
   });
 });
