@@ -74,6 +74,7 @@ export const ErrorCodes = {
   providerRateLimited: 'RATE_LIMIT.PROVIDER_EXCEEDED',
   ingestRateLimited: 'RATE_LIMIT.INGEST_EXCEEDED',
   globalRateLimited: 'RATE_LIMIT.GLOBAL_EXCEEDED',
+  keyRateLimited: 'RATE_LIMIT.KEY_EXCEEDED',
   redisUnavailable: 'DEPENDENCY.REDIS_UNAVAILABLE',
   databaseUnavailable: 'DEPENDENCY.DATABASE_UNAVAILABLE',
   dbUniqueViolation: 'DB.UNIQUE_VIOLATION',
