@@ -55,6 +55,9 @@ export class PrismaSmsRepository implements SmsRepository {
   private readonly queue: SerialQueue;
   private readonly insertDirect: DirectInsert | null;
   private readonly direct: DirectStatements | null;
+  /** recordAttempt calls waiting for the next group commit (fast path only). */
+  private readonly attempts: PendingAttempt[] = [];
+  private readonly attemptCounters = { batches: 0, rows: 0, largestBatch: 0 };
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -176,16 +179,12 @@ export class PrismaSmsRepository implements SmsRepository {
     response: NewSmsResponse,
     update: { status: MessageStatus; provider?: string | null; lastError?: string | null },
   ): Promise<void> {
-    const direct = this.direct;
-    if (direct) {
-      // Synchronous from BEGIN to COMMIT (one prepared INSERT + one UPDATE), queued behind any
-      // Prisma transaction in flight. About 20x less CPU than the Prisma transaction below.
-      return this.queue.run(async () => {
-        try {
-          direct.recordAttempt(response, update, sqliteTimestamp(new Date()));
-        } catch (err) {
-          throw toDbError(err);
-        }
+    if (this.direct) {
+      // Group commit: every attempt recorded in the same event-loop turn goes into one transaction
+      // (see flushAttempts); the caller resolves after that commit.
+      return new Promise<void>((resolve, reject) => {
+        this.attempts.push({ response, update, resolve, reject });
+        if (this.attempts.length === 1) setImmediate(() => this.flushAttempts());
       });
     }
     const data: Prisma.SmsRequestUpdateManyMutationInput = { status: update.status, attempts: { increment: 1 } };
@@ -263,8 +262,40 @@ export class PrismaSmsRepository implements SmsRepository {
     await this.queue.run(() => this.prisma.$queryRaw`SELECT 1`);
   }
 
-  /** Disconnects the client after the queued operations settle; idempotent. */
+  /** Attempt batches written on the fast path (group commit of recordAttempt). */
+  get attemptStats(): { batches: number; rows: number; largestBatch: number } {
+    return { ...this.attemptCounters };
+  }
+
+  /**
+   * Writes every attempt recorded so far in one IMMEDIATE transaction, each in a savepoint of its
+   * own: one that fails (an unknown request) rejects only its caller; a failing transaction
+   * (e.g. the lock not granted within busy_timeout) rejects them all. Synchronous from BEGIN to
+   * COMMIT and queued behind any Prisma transaction in flight; one prepared INSERT + UPDATE per
+   * attempt, about 20x less CPU than the Prisma path, and one commit for the whole batch.
+   */
+  private flushAttempts(): void {
+    const batch = this.attempts.splice(0);
+    const direct = this.direct;
+    if (batch.length === 0 || !direct) return;
+    void this.queue.run(async () => {
+      let errors: (unknown | null)[];
+      try {
+        errors = direct.recordAttempts(batch, sqliteTimestamp(new Date()));
+      } catch (err) {
+        for (const a of batch) a.reject(toDbError(err));
+        return;
+      }
+      this.attemptCounters.batches += 1;
+      this.attemptCounters.rows += errors.filter((e) => e === null).length;
+      this.attemptCounters.largestBatch = Math.max(this.attemptCounters.largestBatch, batch.length);
+      batch.forEach((a, i) => (errors[i] === null ? a.resolve() : a.reject(toDbError(errors[i]))));
+    });
+  }
+
+  /** Writes pending attempts, then disconnects the client after the queued operations settle; idempotent. */
   close(): Promise<void> {
+    this.flushAttempts();
     this.closed ??= this.queue.idle().then(() => this.prisma.$disconnect());
     return this.closed;
   }
@@ -313,7 +344,15 @@ type AttemptUpdate = { status: MessageStatus; provider?: string | null; lastErro
 interface DirectStatements {
   findById(id: string): SmsRequestRow | null;
   setStatus(id: string, status: MessageStatus, lastError: string | null | undefined, now: string): boolean;
-  recordAttempt(response: NewSmsResponse, update: AttemptUpdate, now: string): void;
+  /** One transaction; per attempt null (stored) or the error that rolled back its savepoint. */
+  recordAttempts(attempts: { response: NewSmsResponse; update: AttemptUpdate }[], now: string): (unknown | null)[];
+}
+
+interface PendingAttempt {
+  response: NewSmsResponse;
+  update: AttemptUpdate;
+  resolve: () => void;
+  reject: (err: unknown) => void;
 }
 
 interface RawRequestRow {
@@ -353,6 +392,8 @@ function directStatements(connection: BetterSqlite3.Database): DirectStatements 
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const flag = (v: unknown) => (v === undefined ? 0 : 1);
+  // Called inside recordAll's transaction, a transaction function runs in a SAVEPOINT: a throw
+  // rolls back only this attempt.
   const record = connection.transaction((response: NewSmsResponse, u: AttemptUpdate, now: string) => {
     // The INSERT first: an unknown request fails on the foreign key and rolls everything back.
     insertResponse.run(
@@ -368,6 +409,16 @@ function directStatements(connection: BetterSqlite3.Database): DirectStatements 
     );
     update.run(u.status, 1, flag(u.provider), u.provider ?? null, flag(u.lastError), u.lastError ?? null, now, response.requestId);
   });
+  const recordAll = connection.transaction((attempts: { response: NewSmsResponse; update: AttemptUpdate }[], now: string) =>
+    attempts.map(({ response, update: u }) => {
+      try {
+        record(response, u, now);
+        return null;
+      } catch (err) {
+        return err;
+      }
+    }),
+  );
   return {
     findById(id) {
       const row = select.get(id);
@@ -376,8 +427,8 @@ function directStatements(connection: BetterSqlite3.Database): DirectStatements 
     setStatus(id, status, lastError, now) {
       return update.run(status, 0, 0, null, flag(lastError), lastError ?? null, now, id).changes > 0;
     },
-    recordAttempt(response, u, now) {
-      record.immediate(response, u, now);
+    recordAttempts(attempts, now) {
+      return recordAll.immediate(attempts, now);
     },
   };
 }

@@ -285,3 +285,51 @@ describe.each([
     });
   });
 });
+
+describe('PrismaSmsRepository.recordAttempt group commit (prepared statements)', () => {
+  let db: Database;
+  let cleanup: () => Promise<void>;
+
+  beforeEach(async () => {
+    ({ db, cleanup } = await openTestDatabase());
+  });
+  afterEach(async () => {
+    await cleanup();
+  });
+
+  it('stores 50 attempts recorded in one event-loop turn in one transaction, each caller resolving after it', async () => {
+    const requests = Array.from({ length: 50 }, () => newRequest());
+    await db.repository.createMany(requests);
+
+    await Promise.all(requests.map((r) => db.repository.recordAttempt(response(r.id), { status: 'sent', provider: 'provider1', lastError: null })));
+
+    expect(db.repository.attemptStats).toEqual({ batches: 1, rows: 50, largestBatch: 50 });
+    expect(await db.repository.countByStatus()).toMatchObject({ sent: 50, pending: 0 });
+    expect((await db.repository.findWithResponses(requests[49].id))?.responses).toHaveLength(1);
+  });
+
+  it('rejects only the attempt of an unknown request; the rest of its batch is stored', async () => {
+    const [a, b] = [newRequest(), newRequest()];
+    await db.repository.createMany([a, b]);
+
+    const results = await Promise.allSettled([
+      db.repository.recordAttempt(response(a.id), { status: 'sent', provider: 'provider1' }),
+      db.repository.recordAttempt(response('no-such-request'), { status: 'sent' }),
+      db.repository.recordAttempt(response(b.id), { status: 'sent', provider: 'provider2' }),
+    ]);
+
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(db.repository.attemptStats).toEqual({ batches: 1, rows: 2, largestBatch: 3 });
+    expect(await db.repository.findById(a.id)).toMatchObject({ status: 'sent', provider: 'provider1', attempts: 1 });
+    expect(await db.repository.findById(b.id)).toMatchObject({ status: 'sent', provider: 'provider2', attempts: 1 });
+  });
+
+  it('writes attempts still waiting for their turn when the database closes', async () => {
+    const request = newRequest();
+    await db.repository.createMany([request]);
+    const recorded = db.repository.recordAttempt(response(request.id), { status: 'sent', provider: 'provider1' });
+    await db.close();
+    await expect(recorded).resolves.toBeUndefined();
+    expect(db.repository.attemptStats.rows).toBe(1);
+  });
+});

@@ -7,13 +7,23 @@ export type RedisRole =
   /** BullMQ workers and subscribers: wait for Redis forever (BullMQ requires maxRetriesPerRequest null). */
   | 'blocking';
 
+export interface CreateRedisOptions {
+  /**
+   * ioredis auto-pipelining: every command issued in one event-loop turn goes out in one socket
+   * write (one syscall instead of one per command). For busy command connections; never for a
+   * BullMQ worker or subscriber connection. Default false.
+   */
+  autoPipelining?: boolean;
+}
+
 /**
  * Creates an ioredis client with an error listener (an unhandled 'error' would crash the process)
  * and a reconnect strategy capped at 2 s. Callers own the client and must `quit()` it.
  */
-export function createRedis(url: string, role: RedisRole, logger: Logger, name: string): Redis {
+export function createRedis(url: string, role: RedisRole, logger: Logger, name: string, extra: CreateRedisOptions = {}): Redis {
   const options: RedisOptions = {
     connectionName: name,
+    enableAutoPipelining: extra.autoPipelining ?? false,
     lazyConnect: false,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
     ...(role === 'blocking'

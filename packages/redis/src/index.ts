@@ -1,4 +1,4 @@
-export { createRedis, redactUrl, waitForRedis, type RedisRole } from './connection';
+export { createRedis, redactUrl, waitForRedis, type CreateRedisOptions, type RedisRole } from './connection';
 export { HealthStateView } from './health-state.store';
 export { healthCommandSchema, publishHealthReset, type HealthCommand } from './health-commands';
 export { redisKeys, type RedisKeys } from './keys';

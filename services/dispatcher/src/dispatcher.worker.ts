@@ -138,7 +138,7 @@ export class DispatcherWorker {
         case 'failed':
           throw new MessageFailedError(outcome.permanent ? ErrorCodes.providerRejected : ErrorCodes.providerFailed, outcome.reason);
         case 'retry-later':
-          if (outcome.reason !== 'shutting-down') this.options.logger.debug('job delayed', { reason: outcome.reason, delay_ms: outcome.delayMs });
+          if (outcome.reason !== 'shutting-down' && this.options.logger.isDebugEnabled()) this.options.logger.debug('job delayed', { reason: outcome.reason, delay_ms: outcome.delayMs });
           return this.delay(job, token, outcome.delayMs);
       }
     });

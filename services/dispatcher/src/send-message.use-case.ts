@@ -111,6 +111,8 @@ interface RunState {
   stored: string | null;
   /** The provider that may hold the message without our record, or null. */
   ambiguous: SendIntent | null;
+  /** Outcome events on their way to the health monitor. */
+  publishing: Promise<void>[];
 }
 
 /**
@@ -143,7 +145,7 @@ export class SendMessageUseCase {
       const ttl = await redis.pttl(leaseKey);
       return { kind: 'retry-later', reason: 'leased', delayMs: ttl > 0 ? ttl + 50 : this.policy.leaseMs };
     }
-    const run: RunState = { stored: intent, ambiguous: this.parseIntent(intent) };
+    const run: RunState = { stored: intent, ambiguous: this.parseIntent(intent), publishing: [] };
     let outcome: SendMessageOutcome | undefined;
     try {
       outcome = await this.sendUnderLease(data, leaseKey, intentKey, token, run, signal);
@@ -163,6 +165,7 @@ export class SendMessageUseCase {
               this.deps.logger.warn('could not delete a send intent', { error: (err as Error).message });
             })
           : undefined,
+        ...run.publishing,
       ]);
     }
   }
@@ -306,18 +309,22 @@ export class SendMessageUseCase {
       const outcome = sent.outcome;
       const store = async (update: { status: MessageStatus; provider?: string | null; lastError?: string | null }) => {
         await this.record(response, update);
-        await publishOutcome(this.deps, outcome);
+        // Not awaited here: it goes out with the lease release (one write, auto-pipelined) and
+        // execute() waits for it. publishOutcome never rejects.
+        run.publishing.push(publishOutcome(this.deps, outcome));
       };
-      const log = { provider, attempt, outcome: result.kind, status_code: result.statusCode, latency_ms: result.latencyMs, phone: maskPhone(data.phone) };
+      // Built only when a line is written: winston runs its whole format pipeline even for a level
+      // that is off, so the per-message debug line is guarded too.
+      const log = () => ({ provider, attempt, outcome: result.kind, status_code: result.statusCode, latency_ms: result.latencyMs, phone: maskPhone(data.phone) });
 
       if (result.kind === 'success') {
         await store({ status: 'sent', provider, lastError: null });
-        logger.debug('message sent', { ...log, provider_ref: result.providerRef });
+        if (logger.isDebugEnabled()) logger.debug('message sent', { ...log(), provider_ref: result.providerRef });
         return { kind: 'sent', provider, providerRef: result.providerRef, attempts: attempt };
       }
       if (result.kind === 'rejected') {
         await store({ status: 'failed', provider, lastError: reason });
-        logger.warn('message rejected by the provider; not retried', log);
+        logger.warn('message rejected by the provider; not retried', log());
         return { kind: 'failed', permanent: true, reason, attempts: attempt };
       }
       if (result.kind === 'throttled') {
@@ -328,10 +335,10 @@ export class SendMessageUseCase {
         await store({ status: exhausted ? 'failed' : 'processing', lastError: reason });
         if (exhausted) {
           const why = `throttled ${throttled} times; last ${reason}`;
-          logger.warn('message failed: providers kept throttling', log);
+          logger.warn('message failed: providers kept throttling', log());
           return { kind: 'failed', permanent: false, reason: why, attempts: attempt };
         }
-        logger.info('provider throttled; trying another', { ...log, retry_after_ms: result.retryAfterMs });
+        logger.info('provider throttled; trying another', { ...log(), retry_after_ms: result.retryAfterMs });
         continue;
       }
 
@@ -342,11 +349,11 @@ export class SendMessageUseCase {
       const exhausted = failures >= this.policy.maxAttempts;
       await store({ status: exhausted ? 'failed' : 'processing', provider: exhausted ? provider : undefined, lastError: reason });
       if (exhausted) {
-        logger.warn('message failed after its last attempt', { ...log, failures });
+        logger.warn('message failed after its last attempt', { ...log(), failures });
         return { kind: 'failed', permanent: false, reason, attempts: attempt };
       }
       const delayMs = Math.floor(this.random() * this.policy.retryBaseDelayMs * 2 ** (failures - 1));
-      logger.info(run.ambiguous ? 'send unconfirmed; retrying on the same provider' : 'send failed; retrying on another provider', { ...log, failures, retry_in_ms: delayMs });
+      logger.info(run.ambiguous ? 'send unconfirmed; retrying on the same provider' : 'send failed; retrying on another provider', { ...log(), failures, retry_in_ms: delayMs });
       try {
         await sleep(delayMs, undefined, { signal });
       } catch (err) {
