@@ -3,51 +3,106 @@ import { waitFor } from '@twillow/testing';
 import { startHarness, type Harness } from './support';
 
 /**
- * A dispatcher killed with SIGKILL mid-run leaves its active jobs locked; the survivor takes them
- * over once the lock (DISPATCHER_LOCK_MS) expires, and the stored-state check keeps it from sending
- * again what was already recorded as sent.
+ * A dispatcher killed with SIGKILL mid-run leaves its active jobs locked and some sends
+ * unconfirmed: the provider may have accepted them, and nothing was recorded. The survivor takes
+ * the jobs over once the lock (DISPATCHER_LOCK_MS) expires; the stored-state check keeps it from
+ * sending again what was recorded, and the send intent (P:inflight:<id>) makes it resend an
+ * unconfirmed attempt to the SAME provider with the same message_id, which dedupes it.
+ *
+ * The mocks answer after 40 ms, so at the kill some sends have been accepted and not yet answered.
  */
-describe('two dispatcher processes, one killed with SIGKILL mid-run', () => {
+const MOCK_LATENCY_MS = 40;
+const MESSAGES = 400;
+const VICTIM_CONCURRENCY = 20;
+
+interface CrashRun {
+  h: Harness;
+  ids: string[];
+  killedAt: number;
+  acceptedIds: string[][];
+}
+
+async function crashMidRun(h: Harness): Promise<CrashRun> {
+  const env = { DISPATCHER_LOCK_MS: '2000', DISPATCHER_CONCURRENCY: String(VICTIM_CONCURRENCY), PROVIDER_TIMEOUT_MS: '5000' };
+  const [victim, survivor] = await Promise.all([h.spawnDispatcher(env), h.spawnDispatcher(env)]);
+  const ids = await h.enqueue(MESSAGES);
+  // Kill once both are busy: some messages sent, most still queued.
+  await waitFor(() => h.arrivals.flat().length >= 100, 60000, 5, '100 sends');
+  victim.child.kill('SIGKILL');
+  await waitFor(() => victim.child.signalCode === 'SIGKILL', 5000, 20, 'the victim to die');
+  const killedAt = h.arrivals.flat().length;
+  await sleep(100);
+
+  await h.waitForTerminal(ids, 90000);
+  expect(survivor.child.exitCode).toBeNull();
+  expect(await survivor.stop()).toBe(0);
+  const acceptedIds = await Promise.all(
+    h.mocks.map(async (m) => ((await (await fetch(`${m.url}/admin/accepted`)).json()) as { message_ids: string[] }).message_ids),
+  );
+  return { h, ids, killedAt, acceptedIds };
+}
+
+function successRows(h: Harness): number {
+  return (h.sqlite.prepare("SELECT count(*) AS n FROM sms_responses WHERE outcome = 'success'").get() as { n: number }).n;
+}
+
+describe('two dispatcher processes, one killed with SIGKILL mid-run (providers dedupe by message_id, as the contract says)', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startHarness([{ latencyMs: MOCK_LATENCY_MS }, { latencyMs: MOCK_LATENCY_MS }, { latencyMs: MOCK_LATENCY_MS }]);
   }, 90000);
   afterAll(() => h.close(), 60000);
 
-  it('the survivor completes every message and nothing recorded as sent is sent again', async () => {
-    const env = { DISPATCHER_LOCK_MS: '2000', DISPATCHER_CONCURRENCY: '20', PROVIDER_TIMEOUT_MS: '5000' };
-    const [victim, survivor] = await Promise.all([h.spawnDispatcher(env), h.spawnDispatcher(env)]);
-    const ids = await h.enqueue(400);
-    // Kill once both are busy: some messages sent, most still queued.
-    await waitFor(() => h.arrivals.flat().length >= 100, 60000, 20, '100 sends');
-    victim.child.kill('SIGKILL');
-    await waitFor(() => victim.child.signalCode === 'SIGKILL', 5000, 20, 'the victim to die');
-    const killedAt = h.arrivals.flat().length;
-    await sleep(100);
+  it('loses no message and delivers none twice: every id accepted by exactly one provider, once', async () => {
+    const { ids, killedAt, acceptedIds } = await crashMidRun(h);
 
-    await h.waitForTerminal(ids, 90000);
-    expect(h.statuses()).toEqual({ sent: 400 });
-    expect(killedAt).toBeLessThan(400);
-
-    const stats = await h.stats();
-    const accepted = stats.reduce((n, s) => n + s.accepted, 0);
-    const duplicates = stats.reduce((n, s) => n + s.duplicates, 0);
-    const successRows = (h.sqlite.prepare("SELECT count(*) AS n FROM sms_responses WHERE outcome = 'success'").get() as { n: number }).n;
+    expect(h.statuses()).toEqual({ sent: MESSAGES });
+    expect(killedAt).toBeLessThan(MESSAGES);
     // Exactly one recorded acceptance per message.
-    expect(successRows).toBe(400);
-    const acceptedIds = new Set(
-      (await Promise.all(h.mocks.map(async (m) => ((await (await fetch(`${m.url}/admin/accepted`)).json()) as { message_ids: string[] }).message_ids))).flat(),
+    expect(successRows(h)).toBe(MESSAGES);
+    // The union over the three providers: every id, none twice (not at two providers, not twice at one).
+    const union = acceptedIds.flat();
+    expect(union).toHaveLength(MESSAGES);
+    expect([...new Set(union)].sort()).toEqual([...ids].sort());
+    const stats = await h.stats();
+    for (const s of stats) expect(s.duplicates).toBe(0);
+    expect(stats.reduce((n, s) => n + s.accepted, 0)).toBe(MESSAGES);
+    // Resends of unconfirmed attempts reached the provider that had them and were answered from
+    // its dedupe; at most one per job the victim had in progress.
+    const deduplicated = stats.reduce((n, s) => n + s.deduplicated, 0);
+    expect(deduplicated).toBeLessThanOrEqual(VICTIM_CONCURRENCY);
+    expect(await h.redis.keys(`${h.prefix}:inflight:*`)).toEqual([]);
+    process.stdout.write(
+      `crash recovery (dedupe on): killed after ${killedAt} sends; ambiguous resends answered from the provider's dedupe: ${deduplicated} (${stats.map((s) => `${s.provider}=${s.deduplicated}`).join(' ')})\n`,
     );
-    expect([...acceptedIds].sort()).toEqual([...ids].sort());
-    // A provider can be handed a message a second time only when the victim died after a provider
-    // accepted it and before the acceptance was stored (the at-least-once window; providers dedupe
-    // by message_id). Those are exactly the acceptances missing from the database, and at most the
-    // victim's concurrency. Anything recorded as sent was never sent again.
-    const resent = accepted - successRows;
-    expect(resent).toBeLessThanOrEqual(20);
-    expect(duplicates).toBeLessThanOrEqual(resent);
-    process.stdout.write(`crash recovery: killed after ${killedAt} sends; messages accepted twice ${resent} (same provider: ${duplicates})\n`);
-    expect(survivor.child.exitCode).toBeNull();
-    expect(await survivor.stop()).toBe(0);
+  }, 150000);
+});
+
+describe('the same crash with naive providers (MOCK_DEDUPE off): what they would have seen', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness([{ latencyMs: MOCK_LATENCY_MS }, { latencyMs: MOCK_LATENCY_MS }, { latencyMs: MOCK_LATENCY_MS }]);
+    await Promise.all(
+      h.mocks.map((m) => fetch(`${m.url}/admin/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dedupe: false }) })),
+    );
+  }, 90000);
+  afterAll(() => h.close(), 60000);
+
+  it('resends an unconfirmed attempt only to the provider that had it: no id at two providers, repeats only as same-provider duplicates', async () => {
+    const { ids, killedAt, acceptedIds } = await crashMidRun(h);
+
+    expect(h.statuses()).toEqual({ sent: MESSAGES });
+    expect(successRows(h)).toBe(MESSAGES);
+    // Each mock lists an id once; an id listed by two mocks would be a cross-provider double send.
+    const union = acceptedIds.flat();
+    expect(union).toHaveLength(MESSAGES);
+    expect([...new Set(union)].sort()).toEqual([...ids].sort());
+    const stats = await h.stats();
+    expect(stats.every((s) => s.dedupe === false && s.deduplicated === 0)).toBe(true);
+    // Without dedupe, every resend of an unconfirmed attempt is a second delivery at the same provider.
+    const duplicates = stats.reduce((n, s) => n + s.duplicates, 0);
+    expect(stats.reduce((n, s) => n + s.accepted, 0)).toBe(MESSAGES + duplicates);
+    expect(duplicates).toBeLessThanOrEqual(VICTIM_CONCURRENCY);
+    process.stdout.write(`crash recovery (dedupe off): killed after ${killedAt} sends; same-provider repeats a naive provider would deliver: ${duplicates}\n`);
   }, 150000);
 });
