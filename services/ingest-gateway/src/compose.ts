@@ -6,6 +6,7 @@ import type winston from 'winston';
 import { buildGatewayOpenApi, type SmsJobData } from '@twillow/contracts';
 import { createDatabase, type Database } from '@twillow/db';
 import { createLogger, RequestContext, type Logger } from '@twillow/logger';
+import { createMetrics, type Metrics } from '@twillow/metrics';
 import { ProviderClient } from '@twillow/providers';
 import { SharedRateLimiter, type ProviderMode } from '@twillow/rate-limit';
 import { createRedis, HealthStateView, OutcomePublisher, publishHealthReset, redisKeys, waitForRedis } from '@twillow/redis';
@@ -16,6 +17,7 @@ import { JobEnqueuer } from './data-access/job.enqueuer';
 import { DirectSendUseCase } from './domain/direct-send.use-case';
 import { SendSmsUseCase } from './domain/send-sms.use-case';
 import { EnqueueSweeper } from './enqueue.sweeper';
+import { gatewayGaugeRefresher } from './gateway.metrics';
 
 export const SERVICE_NAME = 'ingest-gateway';
 
@@ -34,6 +36,7 @@ export interface Gateway {
   queue: Queue<SmsJobData>;
   sweeper: EnqueueSweeper;
   ingestStore: FailoverIngestStore;
+  metrics: Metrics;
   /** Starts background work (the sweeper). */
   start(): void;
   /**
@@ -52,6 +55,8 @@ export async function composeGateway(config: GatewayConfig, options: ComposeOpti
   const context = new RequestContext();
   const logger = createLogger({ service: SERVICE_NAME, version, level: config.logLevel, context, transports: options.logTransports });
   const keys = redisKeys(env.REDIS_PREFIX);
+  warnAboutAccess(config, logger);
+  const metrics = createMetrics(SERVICE_NAME);
 
   const database = await createDatabase({ url: env.DATABASE_URL });
   const commands = createRedis(env.REDIS_URL, 'command', logger, `${SERVICE_NAME}:commands`);
@@ -90,6 +95,8 @@ export async function composeGateway(config: GatewayConfig, options: ComposeOpti
   const providerClient = new ProviderClient({ timeoutMs: env.PROVIDER_TIMEOUT_MS, maxSockets: 16 });
   const outcomes = new OutcomePublisher(commands, keys);
   const ingestStore = new FailoverIngestStore(commands, keys.ingestLimitPrefix, logger);
+  // Per-key counters under their own prefix (P:ingest:key:<key id>), apart from the shared P:ingest:global.
+  const keyLimitStore = config.keyLimit !== undefined ? new FailoverIngestStore(commands, `${keys.ingestLimitPrefix}key:`, logger) : undefined;
 
   const sendSms = new SendSmsUseCase({
     writer: database.writer,
@@ -109,7 +116,7 @@ export async function composeGateway(config: GatewayConfig, options: ComposeOpti
   });
   const sweeper = new EnqueueSweeper(
     { repository: database.repository, jobExists: (id) => enqueuer.exists(id), enqueue: (job) => enqueuer.add(job), logger },
-    { intervalMs: env.SWEEP_INTERVAL_MS, afterMs: env.SWEEP_AFTER_MS },
+    { intervalMs: env.SWEEP_INTERVAL_MS, afterMs: env.SWEEP_AFTER_MS, processingAfterMs: config.processingAfterMs },
   );
 
   let shuttingDown = false;
@@ -124,8 +131,14 @@ export async function composeGateway(config: GatewayConfig, options: ComposeOpti
     health: healthView,
     resetHealth: (provider) => publishHealthReset(commands, keys, provider as 'provider1'),
     ingestStore,
+    keyLimitStore,
     checks: { redis: () => commands.ping(), database: () => database.repository.ping() },
     openapi: buildGatewayOpenApi({ version }),
+    metrics: {
+      metrics,
+      refresh: gatewayGaugeRefresher({ metrics, queue, providers: config.providers.map((p) => p.id), health: healthView, logger }),
+    },
+    queues: [queue],
     isShuttingDown: () => shuttingDown,
   });
 
@@ -137,6 +150,7 @@ export async function composeGateway(config: GatewayConfig, options: ComposeOpti
     queue,
     sweeper,
     ingestStore,
+    metrics,
     start: () => sweeper.start(),
     beginShutdown: () => {
       shuttingDown = true;
@@ -149,6 +163,7 @@ export async function composeGateway(config: GatewayConfig, options: ComposeOpti
         limiter.close();
         providerClient.close();
         ingestStore.shutdown();
+        keyLimitStore?.shutdown();
         await healthView.stop();
         await queue.close().catch((err: unknown) => logger.warn('queue close failed', { error: (err as Error)?.message }));
         for (const client of [subscriber, commands, queueRedis]) {
@@ -157,6 +172,21 @@ export async function composeGateway(config: GatewayConfig, options: ComposeOpti
         await database.close();
       })()),
   };
+}
+
+/**
+ * Says loudly how the API is protected: an open gateway (no API_KEYS) gets one WARN line that
+ * names the port, so nobody exposes it by accident.
+ */
+function warnAboutAccess(config: GatewayConfig, logger: Logger): void {
+  const { env } = config;
+  if (env.API_KEYS.length === 0) {
+    logger.warn(
+      `SECURITY: API_KEYS is empty — the API is open to anyone who can reach port ${env.GATEWAY_PORT}. Set API_KEYS and ADMIN_API_KEY before exposing it.`,
+    );
+  } else if (!env.ADMIN_API_KEY) {
+    logger.warn('ADMIN_API_KEY is not set: resets, direct sends, /metrics and /admin/queues answer 403/401 to every key.');
+  }
 }
 
 function readVersion(): string {

@@ -32,6 +32,8 @@ export const gatewayEnvSchema = pickEnv(
   'DIRECT_SEND_MAX_WAIT_MS',
   'API_KEYS',
   'ADMIN_API_KEY',
+  'API_KEY_RATE_LIMIT',
+  'CORS_ORIGINS',
 );
 
 export type GatewayEnv = ReturnType<typeof gatewayEnvSchema.parse>;
@@ -44,6 +46,13 @@ export interface GatewayConfig {
   /** Accepted sends per `ingestWindowMs`, shared by every gateway replica. */
   ingestLimit: number;
   ingestWindowMs: number;
+  /** Accepted sends per API key per `ingestWindowMs` (on top of the shared limit); undefined: none. */
+  keyLimit?: number;
+  /**
+   * Age after which a `processing` row without a job is re-queued by the sweeper, in ms: longer
+   * than a direct send can live (room wait + provider timeout) plus SWEEP_AFTER_MS of margin.
+   */
+  processingAfterMs: number;
 }
 
 export function gatewayConfig(env: GatewayEnv): GatewayConfig {
@@ -53,5 +62,7 @@ export function gatewayConfig(env: GatewayEnv): GatewayConfig {
     providers: providerSettings(env),
     ingestLimit: env.INGEST_RATE_LIMIT ?? env.TOTAL_RATE_LIMIT,
     ingestWindowMs: env.INGEST_RATE_WINDOW_MS,
+    keyLimit: env.API_KEY_RATE_LIMIT,
+    processingAfterMs: env.DIRECT_SEND_MAX_WAIT_MS + env.PROVIDER_TIMEOUT_MS + env.SWEEP_AFTER_MS,
   };
 }

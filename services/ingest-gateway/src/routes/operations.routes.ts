@@ -11,7 +11,7 @@ type ProviderInfo = z.infer<typeof providerInfoSchema>;
 /** Rate limits, provider health, distribution stats and provider status (operator endpoints). */
 export function operationsRoutes(deps: AppDeps, requireAdmin: RequestHandler): Router {
   const { config } = deps;
-  const router = Router();
+  const router = Router({ caseSensitive: true });
   const byId = new Map(config.providers.map((p) => [p.id as string, p]));
 
   const provider = (id: string): ProviderSettings => {

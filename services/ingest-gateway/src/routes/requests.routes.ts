@@ -7,7 +7,7 @@ import { parseInput } from '../domain/validate';
 
 /** GET /api/sms/requests and /api/sms/requests/{request_id}. */
 export function requestsRoutes(deps: AppDeps): Router {
-  const router = Router();
+  const router = Router({ caseSensitive: true });
 
   router.get('/requests', async (req, res) => {
     const query = parseInput(gatewayListRequestsQuerySchema, req.query, 'query');

@@ -17,7 +17,7 @@ interface SendLocals {
 export function sendRoutes(deps: AppDeps, requireAdmin: RequestHandler): Router {
   const { config } = deps;
   const rules = { defaultRegion: config.env.DEFAULT_REGION, maxSegments: config.env.MAX_SEGMENTS };
-  const router = Router();
+  const router = Router({ caseSensitive: true });
   const body = jsonBody(config.env.BODY_LIMIT_BYTES);
 
   // Validation runs before the ingest limiter, so malformed requests do not spend the shared limit.
@@ -31,6 +31,7 @@ export function sendRoutes(deps: AppDeps, requireAdmin: RequestHandler): Router 
     next();
   };
 
+  const { metrics } = deps.metrics;
   const ingestLimit = rateLimit({
     windowMs: config.ingestWindowMs,
     limit: config.ingestLimit,
@@ -41,27 +42,68 @@ export function sendRoutes(deps: AppDeps, requireAdmin: RequestHandler): Router 
     keyGenerator: () => 'global',
     store: deps.ingestStore,
     handler: (req: Request, res: Response) => {
-      const info = (req as Request & { rateLimit?: { used: number; limit: number } }).rateLimit;
+      metrics.ingestRejected.inc({ scope: 'global' });
+      const info = usage(req, config.ingestLimit);
       sendError(
         res,
         new AppError(
           ErrorCodes.ingestRateLimited,
-          `Ingest rate limit exceeded: at most ${config.ingestLimit} sends per ${config.ingestWindowMs} ms; retry after the Retry-After seconds.`,
+          `Ingest rate limit exceeded: at most ${config.ingestLimit} sends per ${config.ingestWindowMs} ms for the whole service; retry after the Retry-After seconds.`,
           429,
-          { details: { current_count: info?.used ?? config.ingestLimit + 1, limit: info?.limit ?? config.ingestLimit, window_ms: config.ingestWindowMs } },
+          { details: { scope: 'global', current_count: info.used, limit: info.limit, window_ms: config.ingestWindowMs } },
         ),
       );
     },
   });
 
+  // Per API key (API_KEY_RATE_LIMIT), checked before the shared limit so a key over its own limit
+  // does not spend the shared one. Keyed by keyId(key) (a hash prefix: no key in Redis), counted in
+  // Redis under its own prefix. Requests without a key (only possible while the API runs open) skip it.
+  const keyLimit: RequestHandler[] =
+    config.keyLimit !== undefined && deps.keyLimitStore
+      ? [
+          rateLimit({
+            windowMs: config.ingestWindowMs,
+            limit: config.keyLimit,
+            // The shared limiter sends the RateLimit headers; two sets would contradict each other.
+            standardHeaders: false,
+            legacyHeaders: false,
+            identifier: 'ingest-key',
+            keyGenerator: (_req, res) => res.locals.apiKeyId as string,
+            skip: (_req, res) => typeof res.locals.apiKeyId !== 'string',
+            store: deps.keyLimitStore,
+            handler: (req: Request, res: Response) => {
+              metrics.ingestRejected.inc({ scope: 'key' });
+              const limit = config.keyLimit!;
+              const info = usage(req, limit);
+              const resetMs = info.resetTime ? info.resetTime.getTime() - Date.now() : config.ingestWindowMs;
+              sendError(
+                res,
+                new AppError(
+                  ErrorCodes.keyRateLimited,
+                  `Rate limit of this API key exceeded: at most ${limit} sends per ${config.ingestWindowMs} ms per key; retry after the Retry-After seconds.`,
+                  429,
+                  {
+                    details: { scope: 'key', key_id: res.locals.apiKeyId, current_count: info.used, limit, window_ms: config.ingestWindowMs },
+                    headers: { 'Retry-After': String(Math.max(1, Math.ceil(resetMs / 1000))) },
+                  },
+                ),
+              );
+            },
+          }),
+        ]
+      : [];
+
   const queueSend: RequestHandler = async (_req, res) => {
     const locals = res.locals.send as SendLocals;
     const { response, replayed } = await deps.sendSms.execute(locals);
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+    else metrics.ingestAccepted.inc();
     res.status(200).json(response);
   };
 
-  router.post(['/', '/send'], ...body, validate, ingestLimit, queueSend);
+  // Two registrations, not ['/', '/send']: the metrics route label is the matched pattern.
+  for (const path of ['/', '/send']) router.post(path, ...body, validate, ...keyLimit, ingestLimit, queueSend);
 
   for (const provider of config.providers) {
     router.post(`/${provider.id}`, requireAdmin, ...body, async (req, res) => {
@@ -78,4 +120,10 @@ export function sendRoutes(deps: AppDeps, requireAdmin: RequestHandler): Router 
     });
   }
   return router;
+}
+
+/** What express-rate-limit counted for this request (set on req before the handler runs). */
+function usage(req: Request, limit: number): { used: number; limit: number; resetTime?: Date } {
+  const info = (req as Request & { rateLimit?: { used: number; limit: number; resetTime?: Date } }).rateLimit;
+  return { used: info?.used ?? limit + 1, limit: info?.limit ?? limit, resetTime: info?.resetTime };
 }

@@ -7,7 +7,7 @@ const CHECK_TIMEOUT_MS = 1000;
 
 /** GET /health, the OpenAPI document and Swagger UI. */
 export function serviceRoutes(deps: AppDeps): Router {
-  const router = Router();
+  const router = Router({ caseSensitive: true });
 
   router.get('/health', async (_req, res) => {
     const [redis, database] = await Promise.all([check(deps.checks.redis), check(deps.checks.database)]);
