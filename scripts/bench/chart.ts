@@ -36,8 +36,9 @@ export function renderChartSvg(input: ChartInput): string {
   const plotW = width - left - right;
   const bars = input.bars;
   const height = top + Math.max(1, bars.length) * row + 56;
-  const maxValue = Math.max(1.2, ...bars.map((b) => Math.max(b.value, b.target) * 1.08));
-  const scaleMax = Math.ceil(maxValue * 5) / 5; // a multiple of 20%
+  // 0-120% at least, 200% at most (a multiple of 20%); longer bars are cut with a break mark.
+  const maxValue = Math.min(2, Math.max(1.2, ...bars.map((b) => Math.max(b.value, b.target) * 1.08)));
+  const scaleMax = Math.ceil(maxValue * 5 - 1e-9) / 5;
   const x = (v: number) => left + (Math.min(v, scaleMax) / scaleMax) * plotW;
   const out: string[] = [];
   out.push(
@@ -60,17 +61,26 @@ export function renderChartSvg(input: ChartInput): string {
     out.push(`<text x="${left - 12}" y="${y + 12}" font-size="14" fill="#111" text-anchor="end">${esc(b.label)}</text>`);
     out.push(`<text x="${left - 12}" y="${y + 29}" font-size="11" fill="#666" text-anchor="end">${esc(b.detail)}</text>`);
     out.push(`<rect x="${left}" y="${y}" width="${w}" height="${barH}" fill="${color}" rx="2"/>`);
-    const valueText = `${pct(b.value)} ${b.met ? '✓ met' : '✗ not met'}`;
-    const inside = w > 150;
-    out.push(
-      `<text x="${inside ? left + w - 8 : left + w + 8}" y="${y + 18}" font-size="13" font-weight="bold" fill="${inside ? '#fff' : color}" text-anchor="${inside ? 'end' : 'start'}">${esc(valueText)}</text>`,
-    );
     const tx = x(b.target);
+    if (b.value > scaleMax) {
+      // Cut: two white slashes near the end, the real value in the label.
+      const cx = left + w - 40;
+      out.push(`<path d="M${cx} ${y + barH + 2} l8 ${-barH - 4} M${cx + 8} ${y + barH + 2} l8 ${-barH - 4}" stroke="#fff" stroke-width="4"/>`);
+    }
+    const valueText = `${pct(b.value)} ${b.met ? '✓ met' : '✗ not met'}`;
+    // Inside a long bar, else right of both the bar and the target line.
+    const inside = w > 170 && left + w - 8 - 150 > tx + 4;
+    const textX = inside ? (b.value > scaleMax ? left + w - 56 : left + w - 8) : Math.max(left + w, tx) + 8;
+    out.push(
+      `<text x="${textX}" y="${y + 18}" font-size="13" font-weight="bold" fill="${inside ? '#fff' : color}" text-anchor="${inside ? 'end' : 'start'}">${esc(valueText)}</text>`,
+    );
     out.push(`<line x1="${tx}" y1="${y - 6}" x2="${tx}" y2="${y + barH + 6}" stroke="#111" stroke-width="2" stroke-dasharray="4,3"/>`);
     out.push(`<text x="${tx}" y="${y + barH + 18}" font-size="11" fill="#111" text-anchor="middle">target ${b.kind === 'min' ? '≥' : '≤'} ${pct(b.target)}</text>`);
   });
   if (bars.length === 0) out.push(`<text x="${left}" y="${top + 30}" font-size="14" fill="#666">no benchmark with a target was run</text>`);
-  out.push(`<text x="24" y="${height - 12}" font-size="11" fill="#777">Bars: measured ratio (medians); dashed line: the DESIGN.md target. Green = met, red = not met.</text>`);
+  out.push(
+    `<text x="24" y="${height - 12}" font-size="11" fill="#777">Bars: measured ratio (medians); dashed line: the DESIGN.md target. Green = met, red = not met. Scale ends at ${Math.round(scaleMax * 100)}%; a longer bar is cut (//).</text>`,
+  );
   out.push('</svg>');
   return out.join('\n');
 }

@@ -32,7 +32,7 @@ const HELP = `Usage: npm run bench -- [flags]
 Runs the benchmarks one after the other and writes results/bench/<timestamp>/ and results/bench/latest/
 (report.md, report.json, chart.svg, chart.png, log.txt). Not a test: figures depend on the machine's load.
 
-  --quick                 1 repeat and shorter runs (a smoke run: ~4 min instead of ~12)
+  --quick                 1 repeat and shorter runs (a smoke run: ~1 min; a full run takes ~4-6 min)
   --only LIST             sections to run, comma-separated: ${SECTIONS.join(',')} (default: all)
   --skip LIST             sections to leave out
   --runs N                repeats per figure; the median is reported (default 3, --quick 1)

@@ -34,6 +34,14 @@ const list = (xs: number[], f: (n: number) => string = int) => xs.map(f).join(' 
 const yes = (met: boolean) => (met ? '**met**' : '**NOT met**');
 const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(', ');
 
+/**
+ * Every 2xx answer has its row and its job. Rows and jobs may exceed the 2xx count: autocannon stops
+ * with up to `connections` requests in flight per run, which the gateway still stores and queues.
+ */
+export function durable(i: IngestBenchResult): boolean {
+  return i.durability.rows === i.durability.jobs && i.durability.rows >= i.durability.accepted;
+}
+
 /** One bar per DESIGN.md target measured in this run. */
 export function chartInput(r: BenchReport): ChartInput {
   const bars: ChartBar[] = [];
@@ -120,8 +128,7 @@ export function renderMarkdown(r: BenchReport): string {
     const i = r.ingest;
     md.push(`| ingest accepted/s vs bare Express hello-world | ${pct(i.ratio)} (${int(i.ingest.rps)} vs ${int(i.bare.rps)}) | >= 50% | ${yes(i.ratio >= 0.5)} |`);
     md.push(`| ingest p99 at ${i.connections} connections | ${i.ingest.p99Ms} ms | <= 50 ms | ${yes(i.ingest.p99Ms <= 50)} |`);
-    const durable = i.durability.rows === i.durability.accepted && i.durability.jobs === i.durability.accepted;
-    md.push(`| every accepted message stored and queued | ${int(i.durability.accepted)} accepted, ${int(i.durability.rows)} rows, ${int(i.durability.jobs)} jobs | all | ${yes(durable)} |`);
+    md.push(`| every accepted message stored and queued | ${int(i.durability.accepted)} accepted, ${int(i.durability.rows)} rows, ${int(i.durability.jobs)} jobs | rows = jobs >= accepted | ${yes(durable(i))} |`);
   }
   if (r.dispatch) {
     const d = r.dispatch;
@@ -195,7 +202,10 @@ export function renderMarkdown(r: BenchReport): string {
     md.push(`| gateway POST /api/sms/send | ${int(i.ingest.rps)} accepted/s | ${list(i.runs.map((x) => x.ingest.rps))} | ${i.ingest.p50Ms} | ${i.ingest.p99Ms} | ${i.ingest.failures} | ${list(i.runs.map((x) => x.ingest.p99Ms), String)} |`);
     md.push('');
     md.push(`- Ratio ingest / bare Express: **${pct(i.ratio)}** (target >= 50%; per repeat ${list(i.runs.map((x) => x.ingest.rps / x.bare.rps), pct)}); p99 **${i.ingest.p99Ms} ms** (target <= 50 ms): ${yes(i.targets.met)}`);
-    md.push(`- Durability: ${int(i.durability.accepted)} accepted (warm-up included) -> ${int(i.durability.rows)} rows stored, ${int(i.durability.jobs)} jobs queued`);
+    md.push(
+      `- Durability: ${int(i.durability.accepted)} answered 2xx (warm-up included) -> ${int(i.durability.rows)} rows stored, ${int(i.durability.jobs)} jobs queued: ${yes(durable(i))} ` +
+        `(rows = jobs >= 2xx answers; the surplus, at most ${i.connections} per autocannon run, is requests still in flight when autocannon stopped)`,
+    );
     md.push('');
   }
 
@@ -225,7 +235,7 @@ export function renderMarkdown(r: BenchReport): string {
     md.push(
       `Full stack (scripts/launcher.js through the e2e fixture): own redis-server on a free port, ${a.dispatchers} dispatchers, gateway, health monitor, three mocks; ` +
         `PROVIDER_RATE_LIMIT=${a.limits.provider}, TOTAL_RATE_LIMIT=${a.limits.total}, MOCK_RATE_LIMIT=${a.limits.mock}; binding limit min(${a.limits.total}, 3 x ${a.limits.provider}) = ${a.limits.binding}/s. ` +
-        `Per repeat: mocks reset, a backlog of ${int(a.backlog)} messages enqueued through POST /api/sms/send (ingest limit lifted, ${r.flags.connections} in flight), drained to the end. ` +
+        `Per repeat: mocks reset, the queue paused, a backlog of ${int(a.backlog)} messages enqueued through POST /api/sms/send (ingest limit lifted, ${r.flags.connections} in flight), the queue resumed and drained to the end. ` +
         `**${a.repeats.length} repeat(s)** on one stack (most ${String(r.flags.accuracyRepeats)}, budget ${String(r.flags.accuracyBudgetS)} s); stack start-up ${a.stackStartS.toFixed(0)} s.`,
     );
     md.push('');
@@ -233,15 +243,16 @@ export function renderMarkdown(r: BenchReport): string {
       'Send times are the stored answer times minus their latency (every attempt that reached a provider). First-to-last = (delivered - 1) / span; ' +
         'windowed = delivered / (span + 1 s), which a perfect limiter brings to exactly 100% of the limit (first-to-last overstates it by one window: up to ' +
         `${pct((a.backlog - 1) / (a.backlog / a.limits.binding - 1) / a.limits.binding)} for ${int(a.backlog)} messages). The target is judged on the windowed rate. ` +
-        'Peaks are the mocks\' own counts on arrival (max_in_any_1s_window).',
+        'The judged peaks are the mocks\' own counts on arrival (max_in_any_1s_window, throttled arrivals included); the send-start peaks, from the dispatchers\' side, ' +
+        'tell a limiter that admitted too many apart from requests admitted in time but bunched up on the way (a loaded machine delays sends by up to hundreds of ms).',
     );
     md.push('');
-    md.push('| repeat | enqueued | enqueue s (rate/s) | delivered | attempts | drain span s | first-to-last /s | windowed /s | peak p1 / p2 / p3 | global peak | throttled p1 / p2 / p3 | failed | not final |');
-    md.push('|---:|---:|---|---:|---:|---:|---:|---:|---|---:|---|---:|---:|');
+    md.push('| repeat | enqueued | enqueue s (rate/s) | delivered | attempts | drain span s | first-to-last /s | windowed /s | peak p1 / p2 / p3 (at mock) | peak p1 / p2 / p3 (at send start) | global peak (send start) | throttled p1 / p2 / p3 | failed | not final |');
+    md.push('|---:|---:|---|---:|---:|---:|---:|---:|---|---|---:|---|---:|---:|');
     a.repeats.forEach((x, k) => {
       md.push(
         `| ${k + 1} | ${int(x.enqueued)} | ${x.enqueueS.toFixed(1)} (${int(x.enqueueRate)}) | ${int(x.delivered)} | ${int(x.attempts)} | ${x.drainSpanS.toFixed(2)} | ${x.drainRateFirstToLast.toFixed(1)} | ${x.drainRateWindowed.toFixed(1)} | ` +
-          `${PROVIDERS.map((p) => x.providers[p].peak1s).join(' / ')} | ${x.globalPeak1s} | ${PROVIDERS.map((p) => x.providers[p].throttled).join(' / ')} | ` +
+          `${PROVIDERS.map((p) => x.providers[p].peak1s).join(' / ')} | ${PROVIDERS.map((p) => x.providers[p].sendSidePeak1s).join(' / ')} | ${x.globalPeak1s} | ${PROVIDERS.map((p) => x.providers[p].throttled).join(' / ')} | ` +
           `${PROVIDERS.reduce((n, p) => n + x.providers[p].failed, 0)} | ${x.notFinal} |`,
       );
     });
