@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Router } from 'express';
+import type { Express, Router } from 'express';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
@@ -26,5 +26,8 @@ export function queueBoardRouter(queues: Queue[]): Router {
     serverAdapter: serverAdapter as unknown as BoardServerAdapter,
     options: { uiConfig: { boardTitle: 'Twillow queues' } },
   });
-  return serverAdapter.getRouter() as Router;
+  // getRouter() is the adapter's own Express app, which would add X-Powered-By to every answer.
+  const board = serverAdapter.getRouter() as Express;
+  board.disable('x-powered-by');
+  return board as unknown as Router;
 }
