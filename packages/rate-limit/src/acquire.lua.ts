@@ -7,10 +7,15 @@
  * window, and records the reservation in both logs. Nothing is recorded unless both have room, so
  * no provider and no 1-second interval can ever see more than its limit of reservations.
  *
- * KEYS: globalWindow, wrrState, distributionCounts, then per provider: window, backoff, probeTokens
- * ARGV: windowMs, globalLimit, providerCount, want, memberTag, then per provider: id, limit, weight, mode(a|p|x)
- * Returns: { waitMs, id1, id2, ... } where waitMs is '0' when all `want` were granted, the ms until room
- * may open otherwise, or '-1' when no provider is a candidate at all (all excluded or out of probes).
+ * KEYS: globalWindow, wrrState, distributionCounts, then per provider: window, backoff, probeTokens,
+ *   then (when intentCount > 0) one intent key per requested slot, in waiter order
+ * ARGV: windowMs, globalLimit, providerCount, want, memberTag, intentCount, intentTtlMs,
+ *   then per provider: id, limit, weight, mode(a|p|x), then one intent payload per intent key
+ * Returns: { waitMs, id1, member1, id2, member2, ... } where waitMs is '0' when all `want` were granted,
+ * the ms until room may open otherwise, or '-1' when no provider is a candidate at all (all excluded
+ * or out of probes). For the g-th grant the script also sets the g-th intent key to
+ * `<provider> <payload>`, atomically with the reservation: a sender that crashes after the grant
+ * leaves a record of where the message may have gone, without a round trip between grant and send.
  */
 export const ACQUIRE_LUA = `
 local t = redis.call('TIME')
@@ -20,6 +25,9 @@ local G = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
 local want = tonumber(ARGV[4])
 local tag = ARGV[5]
+local intents = tonumber(ARGV[6])
+local intentTtl = tonumber(ARGV[7])
+local P = 8
 local cutoff = now - W
 
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', cutoff)
@@ -27,7 +35,7 @@ local gcount = redis.call('ZCARD', KEYS[1])
 
 local ids, limits, weights, modes, counts, backoff, probes = {}, {}, {}, {}, {}, {}, {}
 for i = 1, n do
-  local a = 6 + 4 * (i - 1)
+  local a = P + 4 * (i - 1)
   ids[i] = ARGV[a]
   limits[i] = tonumber(ARGV[a + 1])
   weights[i] = tonumber(ARGV[a + 2])
@@ -77,7 +85,11 @@ for g = 1, want do
     probes[best] = probes[best] - 1
   end
   redis.call('HINCRBY', KEYS[3], ids[best], 1)
+  if g <= intents then
+    redis.call('SET', KEYS[3 + 3 * n + g], ids[best] .. ' ' .. ARGV[P + 4 * n + g - 1], 'PX', intentTtl)
+  end
   granted[#granted + 1] = ids[best]
+  granted[#granted + 1] = member
 end
 
 if #granted > 0 then
@@ -92,7 +104,7 @@ if #granted > 0 then
   for i = 1, n do redis.call('PEXPIRE', KEYS[4 + 3 * (i - 1)], ttl) end
 end
 
-if #granted == want then
+if #granted == 2 * want then
   return { '0', unpack(granted) }
 end
 
@@ -144,4 +156,16 @@ for i = 1, tonumber(ARGV[2]) do
   out[#out + 1] = tonumber(redis.call('GET', KEYS[k + 2]) or '-1')
 end
 return out
+`;
+
+/**
+ * Gives back a reservation that was never used (its sender stalled past the point where sending
+ * could still keep the promise). KEYS: providerWindow, globalWindow, distributionCounts.
+ * ARGV: member, provider id. Returns 1 when the reservation was still there.
+ */
+export const RELEASE_LUA = `
+local removed = redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+if removed == 1 then redis.call('HINCRBY', KEYS[3], ARGV[2], -1) end
+return removed
 `;

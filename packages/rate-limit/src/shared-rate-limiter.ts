@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { Logger } from '@twillow/logger';
 import type { RedisKeys } from '@twillow/redis';
-import { ACQUIRE_LUA, SNAPSHOT_LUA } from './acquire.lua';
+import { ACQUIRE_LUA, RELEASE_LUA, SNAPSHOT_LUA } from './acquire.lua';
 import type {
   AcquireRequest,
   AcquireResult,
@@ -39,6 +39,7 @@ interface Waiter {
 type Redis2 = Redis & {
   twillowAcquire(numKeys: number, ...args: (string | number)[]): Promise<string[]>;
   twillowSnapshot(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
+  twillowRelease(numKeys: number, ...args: (string | number)[]): Promise<number>;
 };
 
 const MODE_CODE: Record<ProviderMode, string> = { available: 'a', probing: 'p', excluded: 'x' };
@@ -74,6 +75,7 @@ export class SharedRateLimiter {
     if ((this.redis as unknown as Record<string, unknown>).twillowAcquire === undefined) {
       this.redis.defineCommand('twillowAcquire', { lua: ACQUIRE_LUA });
       this.redis.defineCommand('twillowSnapshot', { lua: SNAPSHOT_LUA });
+      this.redis.defineCommand('twillowRelease', { lua: RELEASE_LUA });
     }
   }
 
@@ -98,6 +100,16 @@ export class SharedRateLimiter {
       }
       else void this.pump();
     });
+  }
+
+  /**
+   * Gives back an unused reservation, e.g. when the sender stalled so long after the grant that
+   * sending now could break the window at the provider. Returns true if it was still held.
+   */
+  async release(provider: string, member: string): Promise<boolean> {
+    const { keys } = this.deps;
+    const removed = await this.redis.twillowRelease(3, keys.providerWindow(provider), keys.globalWindow, keys.distributionCounts, member, provider);
+    return removed === 1;
   }
 
   /** Keeps `provider` out of rotation for `ms` (it answered 429). */
@@ -202,9 +214,9 @@ export class SharedRateLimiter {
         for (const group of groups) {
           const batch = this.waiters.filter((w) => w.group === group).slice(0, this.maxBatch);
           if (batch.length === 0) continue;
-          let result: { waitMs: number; granted: string[] };
+          let result: { waitMs: number; granted: { provider: string; member: string }[] };
           try {
-            result = await this.reserve(batch[0].req, batch.length);
+            result = await this.reserve(batch, batch.length);
           } catch (err) {
             // Redis is away: fail these callers rather than spin; they retry through their own job logic.
             for (const w of batch) {
@@ -213,7 +225,10 @@ export class SharedRateLimiter {
             }
             continue;
           }
-          result.granted.forEach((provider, i) => this.settle(batch[i], { kind: 'granted', provider, waitedMs: Date.now() - batch[i].startedAt }));
+          const grantedAt = performance.now();
+          result.granted.forEach(({ provider, member }, i) =>
+            this.settle(batch[i], { kind: 'granted', provider, member, grantedAt, waitedMs: Date.now() - batch[i].startedAt }),
+          );
           const left = batch.slice(result.granted.length);
           if (left.length === 0) {
             sleepMs = 0;
@@ -253,17 +268,33 @@ export class SharedRateLimiter {
     });
   }
 
-  private async reserve(req: AcquireRequest, want: number): Promise<{ waitMs: number; granted: string[] }> {
+  private async reserve(batch: Waiter[], want: number): Promise<{ waitMs: number; granted: { provider: string; member: string }[] }> {
     const { keys } = this.deps;
+    const req = batch[0].req;
+    const intents = batch.map((w) => w.req.intent).filter((i): i is NonNullable<AcquireRequest['intent']> => i !== undefined);
     const providers = req.only ? this.options.providers.filter((p) => p.id === req.only) : this.options.providers;
     const health = this.options.currentModes?.() ?? {};
     const keyList = [keys.globalWindow, keys.wrrState, keys.distributionCounts];
-    const args: (string | number)[] = [this.windowMs, this.options.totalPerSecond, providers.length, want, `${this.tag}:${++this.seq}`];
+    const args: (string | number)[] = [
+      this.windowMs,
+      this.options.totalPerSecond,
+      providers.length,
+      want,
+      `${this.tag}:${++this.seq}`,
+      intents.length,
+      intents[0]?.ttlMs ?? 0,
+    ];
     for (const p of providers) {
       keyList.push(keys.providerWindow(p.id), keys.providerBackoff(p.id), keys.probeTokens(p.id));
       args.push(p.id, p.ratePerSecond, p.weight, MODE_CODE[combine(req.modes?.[p.id], health[p.id])]);
     }
-    const [wait, ...granted] = await this.redis.twillowAcquire(keyList.length, ...keyList, ...args);
+    for (const intent of intents) {
+      keyList.push(intent.key);
+      args.push(intent.payload);
+    }
+    const [wait, ...flat] = await this.redis.twillowAcquire(keyList.length, ...keyList, ...args);
+    const granted: { provider: string; member: string }[] = [];
+    for (let i = 0; i < flat.length; i += 2) granted.push({ provider: flat[i], member: flat[i + 1] });
     return { waitMs: Number(wait), granted };
   }
 }
@@ -284,5 +315,6 @@ function groupKey(req: AcquireRequest): string {
         .map(([p, m]) => `${p}=${m}`)
         .join(',')
     : '';
-  return `${req.only ?? '*'}|${modes}`;
+  // Waiters with intents and without cannot share a call: the script pairs grants with intent keys.
+  return `${req.only ?? '*'}|${modes}|${req.intent ? `i${req.intent.ttlMs}` : ''}`;
 }

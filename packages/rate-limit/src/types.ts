@@ -23,11 +23,25 @@ export interface AcquireRequest {
   maxWaitMs?: number;
   /** Aborts the wait (shutdown); the promise then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Written atomically with the grant: `key` is set to `<provider> <payload>` for `ttlMs`, so a
+   * sender that crashes after the grant leaves a record of where the message may have gone.
+   * The key must come from RedisKeys.sendIntent (same hash slot as the limiter's keys).
+   */
+  intent?: { key: string; payload: string; ttlMs: number };
 }
 
 export type AcquireResult =
   /** A send slot was reserved at `provider`; send now. */
-  | { kind: 'granted'; provider: string; waitedMs: number }
+  | {
+      kind: 'granted';
+      provider: string;
+      waitedMs: number;
+      /** The reservation's id in the windows, for release(). */
+      member: string;
+      /** performance.now() when Redis answered: a send that leaves much later must not use the slot. */
+      grantedAt: number;
+    }
   /** Every candidate provider is excluded, unavailable or out of probe tokens. */
   | { kind: 'none-available' }
   /** maxWaitMs passed without room; `retryAfterMs` says when room opens next. */

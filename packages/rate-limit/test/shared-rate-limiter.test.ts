@@ -180,6 +180,36 @@ describe('SharedRateLimiter', () => {
     expect(a.providers.provider2).toMatchObject({ count: 0, limited: false });
   });
 
+  it('writes each waiter\'s intent with the granted provider in the same script call', async () => {
+    const l = limiter([100, 100], 200, { weights: [1, 1] });
+    const redis = clients[0];
+    const intentKey = (id: string) => keys.sendIntent(id);
+    const results = await Promise.all(
+      ['m1', 'm2'].map((id) => l.acquire({ intent: { key: intentKey(id), payload: `{"attempt":1,"id":"${id}"}`, ttlMs: 60000 } })),
+    );
+    for (const [i, id] of ['m1', 'm2'].entries()) {
+      const r = results[i];
+      if (r.kind !== 'granted') throw new Error('expected a grant');
+      expect(await redis.get(intentKey(id))).toBe(`${r.provider} {"attempt":1,"id":"${id}"}`);
+      expect(await redis.pttl(intentKey(id))).toBeGreaterThan(59000);
+    }
+    await redis.del(intentKey('m1'), intentKey('m2'));
+  });
+
+  it('gives a released reservation back to the window', async () => {
+    const l = limiter([2], 10);
+    const a = await l.acquire();
+    await l.acquire();
+    expect((await l.snapshot()).providers.provider1.count).toBe(2);
+    if (a.kind !== 'granted') throw new Error('expected a grant');
+    expect(await l.release(a.provider, a.member)).toBe(true);
+    expect(await l.release(a.provider, a.member)).toBe(false);
+    const snap = await l.snapshot();
+    expect(snap.providers.provider1.count).toBe(1);
+    expect(snap.global.count).toBe(1);
+    expect((await l.acquire({ maxWaitMs: 0 })).kind).toBe('granted');
+  });
+
   it('rejects pending waits on close', async () => {
     const l = limiter([1], 10);
     await l.acquire();

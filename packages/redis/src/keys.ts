@@ -24,7 +24,8 @@ export interface RedisKeys {
   /** Short lease one dispatcher holds while sending a message. */
   sendLease(messageId: string): string;
   /**
-   * Send intent of a message: JSON `{provider, attempt, since, resends}` written before each send
+   * Send intent of a message (in the limiter slot): `<provider> <JSON payload>`, written by the
+   * limiter script atomically with the grant
    * and deleted once the outcome is recorded; found by a later run, it marks the last attempt as
    * ambiguous (resend to the same provider, which dedupes by message_id). Long TTL.
    */
@@ -56,7 +57,7 @@ export function redisKeys(prefix: string): RedisKeys {
     distributionCounts: `${rl}:dist:counts`,
     distributionResetAt: `${rl}:dist:reset_at`,
     sendLease: (id) => `${prefix}:lease:${id}`,
-    sendIntent: (id) => `${prefix}:inflight:${id}`,
+    sendIntent: (id) => `${rl}:inflight:${id}`,
     healthState: `${prefix}:health:state`,
     availabilityChannel: `${prefix}:health:availability`,
     outcomeStream: `${prefix}:health:outcomes`,
