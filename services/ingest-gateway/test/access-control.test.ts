@@ -109,7 +109,7 @@ describe('access control (API keys, admin key, per-key limit, CORS, headers)', (
     const refused = await req('POST', '/api/sms/send', bearer(CLIENT_1), body);
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    const json = await refused.json();
+    const json = (await refused.json()) as { details: { key_id: string } };
     expect(json).toMatchObject({ status: 429, code: 'RATE_LIMIT.KEY_EXCEEDED', details: { scope: 'key', current_count: 3, limit: 2, window_ms: 60000 } });
     expect(json.details.key_id).toMatch(/^[0-9a-f]{12}$/);
     expect(JSON.stringify(json)).not.toContain(CLIENT_1);

@@ -60,7 +60,7 @@ describe('GET /metrics', () => {
     };
     await gw.redis.hset(gw.keys.healthState, 'provider3', JSON.stringify(down));
     await gw.redis.publish(gw.keys.availabilityChannel, JSON.stringify({ provider: 'provider3', previous: 'available', state: down } satisfies AvailabilityEvent));
-    await waitFor(async () => (await (await fetch(`${gw.url}/api/sms/health/provider3`, { headers: client1 })).json()).state === 'unavailable', 5000, 50, 'provider3 unavailable');
+    await waitFor(async () => ((await (await fetch(`${gw.url}/api/sms/health/provider3`, { headers: client1 })).json()) as { state: string }).state === 'unavailable', 5000, 50, 'provider3 unavailable');
 
     const statuses: number[] = [];
     statuses.push((await send(client1)).status, (await send(client1)).status); // 200, 200
