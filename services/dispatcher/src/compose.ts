@@ -18,12 +18,22 @@ const MAX_THROTTLED_PER_MESSAGE = 20;
 const MAX_SLOT_WAIT_MS = 5000;
 /** A job whose request row is missing is retried for this long (a producer that enqueues before its commit lands), in ms. */
 const MISSING_REQUEST_GRACE_MS = 30_000;
-/** Life of a send intent (P:inflight:<id>), in ms: longer than any delay between two runs of one job. */
+/** Life of a send intent ({P:rl}:inflight:<id>), in ms: longer than any delay between two runs of one job. */
 const SEND_INTENT_TTL_MS = 24 * 3600_000;
 /** How long a message with an unconfirmed attempt waits for that attempt's provider before going elsewhere (at-least-once), in ms. */
 const SAME_PROVIDER_WAIT_MS = 60_000;
 /** Resends to the provider of an unconfirmed attempt that may end unconfirmed again before the message goes elsewhere. */
 const MAX_SAME_PROVIDER_RESENDS = 1;
+/**
+ * Most slots one limiter script call grants to this process's waiting jobs. The limiter counts a
+ * send when it grants it; every granted job then starts its request in the same tick, so the last
+ * of a batch of n leaves after the other n-1 (about 0.3 ms of CPU each, far more on a loaded host).
+ * A large batch therefore goes out over tens to hundreds of ms, more than RATE_LIMIT_MARGIN_MS
+ * absorbs, and a burst granted one window later can overlap its tail at the provider (seen: 82 in
+ * one second at limit 50 with batches of 64, 55-60 with 4 or 1). Small batches keep each send right
+ * behind its grant; what is left comes from the grants themselves arriving in bursts (README).
+ */
+const LIMITER_MAX_BATCH = 4;
 /** How long to wait for Redis at start, in ms. */
 const REDIS_READY_TIMEOUT_MS = 10_000;
 
@@ -84,6 +94,7 @@ export function composeDispatcher(config: DispatcherConfig, options: ComposeOpti
         providers: config.providers.map((p) => ({ id: p.id, ratePerSecond: p.ratePerSecond, weight: p.weight })),
         totalPerSecond: config.totalRatePerSecond,
         marginMs: config.rateLimitMarginMs,
+        maxBatch: LIMITER_MAX_BATCH,
         currentModes: () => Object.fromEntries(config.providers.map((p) => [p.id, modeOf(p.id)])),
       },
     );
@@ -93,9 +104,11 @@ export function composeDispatcher(config: DispatcherConfig, options: ComposeOpti
       maxAttempts: config.maxAttempts,
       retryBaseDelayMs: config.retryBaseDelayMs,
       maxThrottled: MAX_THROTTLED_PER_MESSAGE,
-      leaseMs: config.providerTimeoutMs + 3000,
-      // The lease renewed before the slot wait still covers a send that starts within 1 s of it.
-      leaseHeadroomMs: 1000,
+      // Covers the longest slot wait, one send and its recording: the lease taken (or renewed) before
+      // the wait never needs a renewal between the grant and the send, where every round trip
+      // delays the send past the limiter's margin. A killed dispatcher's messages wait this long.
+      leaseMs: MAX_SLOT_WAIT_MS + config.providerTimeoutMs + 3000,
+      leaseHeadroomMs: MAX_SLOT_WAIT_MS + 1000,
       noProviderDelayMs: config.noProviderDelayMs,
       maxSlotWaitMs: MAX_SLOT_WAIT_MS,
       missingRequestGraceMs: MISSING_REQUEST_GRACE_MS,

@@ -179,7 +179,7 @@ describe('SendMessageUseCase (real Redis, SQLite and provider mocks)', () => {
     for (const { id, data } of messages) {
       // What a dispatcher killed after the provider accepted, before it recorded anything, leaves behind.
       await post(h.mocks[2].sendUrl, { phone: data.phone, text: data.text, message_id: id });
-      await h.redis.set(h.keys.sendIntent(id), JSON.stringify({ provider: 'provider3', attempt: 1, since: Date.now(), resends: 0 }), 'PX', 60_000);
+      await h.redis.set(h.keys.sendIntent(id), `provider3 ${JSON.stringify({ attempt: 1, since: Date.now(), resends: 0 })}`, 'PX', 60_000);
     }
 
     const outcomes = await Promise.all(messages.map(({ data }) => useCase.execute(data)));
@@ -197,7 +197,7 @@ describe('SendMessageUseCase (real Redis, SQLite and provider mocks)', () => {
   it('waits for the provider of an unconfirmed attempt while it is unavailable, then falls back elsewhere after sameProviderWaitMs', async () => {
     await resetMocks();
     const { id, data } = await stored();
-    const left = JSON.stringify({ provider: 'provider1', attempt: 1, since: Date.now(), resends: 0 });
+    const left = `provider1 ${JSON.stringify({ attempt: 1, since: Date.now(), resends: 0 })}`;
     await h.redis.set(h.keys.sendIntent(id), left, 'PX', 60_000);
     unavailable.add('provider1');
 
@@ -206,7 +206,7 @@ describe('SendMessageUseCase (real Redis, SQLite and provider mocks)', () => {
     expect((await mockStats()).map((s) => s.received)).toEqual([0, 0, 0]);
 
     // The same, once the unconfirmed attempt is older than sameProviderWaitMs (3 s here).
-    await h.redis.set(h.keys.sendIntent(id), JSON.stringify({ provider: 'provider1', attempt: 1, since: Date.now() - 3500, resends: 0 }), 'PX', 60_000);
+    await h.redis.set(h.keys.sendIntent(id), `provider1 ${JSON.stringify({ attempt: 1, since: Date.now() - 3500, resends: 0 })}`, 'PX', 60_000);
     const outcome = await useCase.execute(data);
 
     expect(outcome).toMatchObject({ kind: 'sent', attempts: 1 });

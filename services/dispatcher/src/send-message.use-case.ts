@@ -30,7 +30,7 @@ export interface SendMessagePolicy {
   maxSlotWaitMs: number;
   /** A job whose stored request is missing is delayed and retried until the job is this old, then dropped. */
   missingRequestGraceMs: number;
-  /** Life of a send intent (`P:inflight:<id>`); must outlast any delay between two runs of a job. */
+  /** Life of a send intent (`{P:rl}:inflight:<id>`); must outlast any delay between two runs of a job. */
   intentTtlMs: number;
   /**
    * After an ambiguous attempt (timeout, connection lost, dispatcher killed mid-send) the message
@@ -91,18 +91,19 @@ const DELETE_IF_EQUALS_LUA = RELEASE_LEASE_LUA;
 const RECORD_TRIES = 3;
 
 /**
- * "Attempt `attempt` of this message goes to `provider`", stored in Redis (keys.sendIntent) right
- * before the request leaves, and deleted once an answer that settles it is recorded. A run that
- * finds one knows the last attempt may have been delivered without us knowing.
+ * "Attempt `attempt` of this message goes to `provider`": the limiter's script writes it to
+ * keys.sendIntent as `<provider> <payload JSON>` atomically with the grant (no round trip between
+ * grant and send), and it is deleted once an answer that settles it is recorded. A run that finds
+ * one knows the last attempt may have been delivered without us knowing.
  */
-const sendIntentSchema = z.object({
-  provider: z.string(),
+const intentPayloadSchema = z.object({
   attempt: z.number().int(),
-  /** Epoch ms of the first send of the ambiguous chain (kept across resends to the same provider). */
+  /** Epoch ms the ambiguous chain began (kept across resends to the same provider). */
   since: z.number(),
-  /** Sends to `provider` made after the first ambiguous one. */
+  /** Sends to the provider made after the first ambiguous one. */
   resends: z.number().int().min(0),
 });
+const sendIntentSchema = intentPayloadSchema.extend({ provider: z.string().min(1) });
 export type SendIntent = z.infer<typeof sendIntentSchema>;
 
 /** What one run knows about the intent key; read by execute() to clean up. */
@@ -173,7 +174,8 @@ export class SendMessageUseCase {
   private parseIntent(raw: string | null): SendIntent | null {
     if (raw === null) return null;
     try {
-      return sendIntentSchema.parse(JSON.parse(raw));
+      const space = raw.indexOf(' ');
+      return sendIntentSchema.parse({ ...(JSON.parse(raw.slice(space + 1)) as object), provider: space > 0 ? raw.slice(0, space) : '' });
     } catch (err) {
       this.deps.logger.warn('ignoring an unreadable send intent', { error: (err as Error).message });
       return null;
@@ -188,7 +190,7 @@ export class SendMessageUseCase {
     run: RunState,
     signal: AbortSignal | undefined,
   ): Promise<SendMessageOutcome> {
-    const { repository, logger, redis } = this.deps;
+    const { repository, logger } = this.deps;
     // No 'processing' write before the first send: the request stays pending until an attempt is
     // recorded (processing = an attempt was made and the message is not final). One read, no write.
     const stored = await repository.findById(data.message_id);
@@ -236,7 +238,8 @@ export class SendMessageUseCase {
 
       // An ambiguous attempt is resent to its provider only (it dedupes by message_id); another
       // provider would deliver the message a second time.
-      let acquire: AcquireRequest = { modes: this.exclusions(lastFailed), maxWaitMs: this.policy.maxSlotWaitMs, signal };
+      let only: string | undefined;
+      let chain: { since: number; resends: number } = { since: this.now(), resends: 0 };
       const ambiguous = run.ambiguous;
       if (ambiguous) {
         const why = this.fallbackReason(ambiguous);
@@ -248,12 +251,20 @@ export class SendMessageUseCase {
           });
           run.ambiguous = null;
           lastFailed = ambiguous.provider;
-          acquire = { modes: this.exclusions(lastFailed), maxWaitMs: this.policy.maxSlotWaitMs, signal };
         } else {
-          const left = this.policy.sameProviderWaitMs - (this.now() - ambiguous.since);
-          acquire = { only: ambiguous.provider, maxWaitMs: Math.max(10, Math.min(this.policy.maxSlotWaitMs, left)), signal };
+          only = ambiguous.provider;
+          chain = { since: ambiguous.since, resends: ambiguous.resends + 1 };
         }
       }
+      const payload = JSON.stringify({ attempt: attempt + 1, ...chain });
+      const acquire: AcquireRequest = {
+        ...(only
+          ? { only, maxWaitMs: Math.max(10, Math.min(this.policy.maxSlotWaitMs, this.policy.sameProviderWaitMs - (this.now() - chain.since))) }
+          : { modes: this.exclusions(lastFailed), maxWaitMs: this.policy.maxSlotWaitMs }),
+        signal,
+        // Durable before the request leaves: the script stores it with the grant.
+        intent: { key: intentKey, payload, ttlMs: this.policy.intentTtlMs },
+      };
 
       let intent: SendIntent | undefined;
       let sent;
@@ -263,14 +274,9 @@ export class SendMessageUseCase {
           requestId: data.request_id,
           acquire,
           beforeSend: async (provider) => {
-            if (!(await this.ensureLease(leaseKey, token, renewedAt))) return false;
-            // Durable before the request leaves: a crash from here on leaves the intent behind.
-            const same = run.ambiguous?.provider === provider ? run.ambiguous : null;
-            intent = { provider, attempt: attempt + 1, since: same ? same.since : this.now(), resends: same ? same.resends + 1 : 0 };
-            const value = JSON.stringify(intent);
-            await redis.set(intentKey, value, 'PX', this.policy.intentTtlMs);
-            run.stored = value;
-            return true;
+            intent = { provider, attempt: attempt + 1, ...chain };
+            run.stored = `${provider} ${payload}`;
+            return this.ensureLease(leaseKey, token, renewedAt);
           },
           publish: false,
         });

@@ -6,7 +6,7 @@ import { startHarness, type Harness } from './support';
  * A dispatcher killed with SIGKILL mid-run leaves its active jobs locked and some sends
  * unconfirmed: the provider may have accepted them, and nothing was recorded. The survivor takes
  * the jobs over once the lock (DISPATCHER_LOCK_MS) expires; the stored-state check keeps it from
- * sending again what was recorded, and the send intent (P:inflight:<id>) makes it resend an
+ * sending again what was recorded, and the send intent ({P:rl}:inflight:<id>) makes it resend an
  * unconfirmed attempt to the SAME provider with the same message_id, which dedupes it.
  *
  * The mocks answer after 40 ms, so at the kill some sends have been accepted and not yet answered.
@@ -71,7 +71,7 @@ describe('two dispatcher processes, one killed with SIGKILL mid-run (providers d
     // its dedupe; at most one per job the victim had in progress.
     const deduplicated = stats.reduce((n, s) => n + s.deduplicated, 0);
     expect(deduplicated).toBeLessThanOrEqual(VICTIM_CONCURRENCY);
-    expect(await h.redis.keys(`${h.prefix}:inflight:*`)).toEqual([]);
+    expect(await h.redis.keys(h.keys.sendIntent('*'))).toEqual([]);
     process.stdout.write(
       `crash recovery (dedupe on): killed after ${killedAt} sends; ambiguous resends answered from the provider's dedupe: ${deduplicated} (${stats.map((s) => `${s.provider}=${s.deduplicated}`).join(' ')})\n`,
     );

@@ -23,6 +23,7 @@ describe('three dispatchers draining a backlog of 1,500 at 50/s per provider', (
     expect(h.statuses()).toEqual({ sent: 1500 });
 
     const stats = await h.stats();
+    process.stdout.write(`mocks [received, throttled, max in any 1 s]: ${JSON.stringify(stats.map((s) => [s.received, s.throttled, s.max_in_any_1s_window]))}\n`);
     for (const s of stats) {
       expect(s.max_in_any_1s_window).toBeLessThanOrEqual(50);
       expect(s.throttled).toBe(0);
