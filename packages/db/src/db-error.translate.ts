@@ -25,6 +25,12 @@ export function toDbError(err: unknown): unknown {
     const column = /constraint failed: ([\w.]+)/.exec(e.message ?? '')?.[1]?.split('.').pop() ?? 'unknown';
     return new UniqueViolationError(COLUMN_TO_FIELD[column] ?? column, err);
   }
+  // Any other SqliteError (e.g. a foreign key on an unknown request): a plain Error of this realm.
+  // better-sqlite3 builds its errors from the constructor registered when its native module first
+  // loaded, which under jest can belong to another test file's realm (not instanceof Error here).
+  if (typeof e?.code === 'string' && e.code.startsWith('SQLITE_')) {
+    return Object.assign(new Error(e.message ?? e.code, { cause: err }), { code: e.code });
+  }
   const cause = e?.meta?.driverAdapterError?.cause;
   const isUnique = e?.code === 'P2002' || cause?.kind === 'UniqueConstraintViolation';
   if (!isUnique) return err;
