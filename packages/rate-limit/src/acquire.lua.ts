@@ -3,12 +3,20 @@
  *
  * For up to `want` sends it: trims each sliding-window log to the last `W` ms (Redis TIME, one clock
  * for all replicas), picks a provider by smooth weighted round-robin among the eligible ones (not
- * excluded, not backing off, probe tokens left if probing, room in its window), checks the global
- * window, and records the reservation in both logs. Nothing is recorded unless both have room, so
- * no provider and no 1-second interval can ever see more than its limit of reservations.
+ * excluded, not backing off, probe tokens left if probing, room in its window, and its pace), checks
+ * the global window and pace, and records the reservation in both logs. Nothing is recorded unless
+ * both logs have room, so no provider and no interval of W ms ever holds more than its limit of
+ * reservations.
  *
- * KEYS: globalWindow, wrrState, distributionCounts, then per provider: window, backoff, probeTokens,
- *   then (when intentCount > 0) one intent key per requested slot, in waiter order
+ * Pacing: the logs alone would hand out a whole window's budget the moment room opens, and 50 sends
+ * leaving one process within a few ms reach the provider spread over tens of ms, so the next burst
+ * one window later overlaps the tail of this one at the provider. So each provider (and the global
+ * limit) also has a theoretical arrival time (GCRA): grants are spaced W/limit apart, with
+ * PACE_TOLERANCE_MS of slack so a late wake-up does not lose throughput (tat advances from the
+ * previous tat, not from now).
+ *
+ * KEYS: globalWindow, wrrState, distributionCounts, paceState, then per provider: window, backoff,
+ *   probeTokens, then (when intentCount > 0) one intent key per requested slot, in waiter order
  * ARGV: windowMs, globalLimit, providerCount, want, memberTag, intentCount, intentTtlMs,
  *   then per provider: id, limit, weight, mode(a|p|x), then one intent payload per intent key
  * Returns: { waitMs, id1, member1, id2, member2, ... } where waitMs is '0' when all `want` were granted,
@@ -18,6 +26,7 @@
  * leaves a record of where the message may have gone, without a round trip between grant and send.
  */
 export const ACQUIRE_LUA = `
+local PACE_TOLERANCE_MS = 2
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local W = tonumber(ARGV[1])
@@ -33,14 +42,15 @@ local cutoff = now - W
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', cutoff)
 local gcount = redis.call('ZCARD', KEYS[1])
 
-local ids, limits, weights, modes, counts, backoff, probes = {}, {}, {}, {}, {}, {}, {}
+local ids, limits, weights, modes, counts, backoff, probes, tat, spacing = {}, {}, {}, {}, {}, {}, {}, {}, {}
 for i = 1, n do
   local a = P + 4 * (i - 1)
   ids[i] = ARGV[a]
   limits[i] = tonumber(ARGV[a + 1])
   weights[i] = tonumber(ARGV[a + 2])
   modes[i] = ARGV[a + 3]
-  local k = 4 + 3 * (i - 1)
+  spacing[i] = W / limits[i]
+  local k = 5 + 3 * (i - 1)
   redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', cutoff)
   counts[i] = redis.call('ZCARD', KEYS[k])
   backoff[i] = redis.call('PTTL', KEYS[k + 1])
@@ -51,19 +61,29 @@ for i = 1, n do
   end
 end
 
+local paceFields = { '_global' }
+for i = 1, n do paceFields[i + 1] = ids[i] end
+local pace = redis.call('HMGET', KEYS[4], unpack(paceFields))
+local gtat = tonumber(pace[1] or '0')
+local gspacing = W / G
+for i = 1, n do tat[i] = tonumber(pace[i + 1] or '0') end
+
 local cw = redis.call('HMGET', KEYS[2], unpack(ids))
 for i = 1, n do cw[i] = tonumber(cw[i] or '0') end
 
 local function candidate(i)
   return modes[i] ~= 'x' and probes[i] > 0
 end
+local function paced(at)
+  return at - now <= PACE_TOLERANCE_MS
+end
 local function eligible(i)
-  return candidate(i) and backoff[i] <= 0 and counts[i] < limits[i]
+  return candidate(i) and backoff[i] <= 0 and counts[i] < limits[i] and paced(tat[i])
 end
 
 local granted = {}
 for g = 1, want do
-  if gcount >= G then break end
+  if gcount >= G or not paced(gtat) then break end
   local total, best = 0, nil
   for i = 1, n do
     if eligible(i) then
@@ -75,41 +95,47 @@ for g = 1, want do
   if best == nil then break end
   cw[best] = cw[best] - total
   local member = tag .. ':' .. g
-  local k = 4 + 3 * (best - 1)
+  local k = 5 + 3 * (best - 1)
   redis.call('ZADD', KEYS[k], now, member)
   redis.call('ZADD', KEYS[1], now, member)
   counts[best] = counts[best] + 1
   gcount = gcount + 1
+  tat[best] = math.max(tat[best], now - PACE_TOLERANCE_MS) + spacing[best]
+  gtat = math.max(gtat, now - PACE_TOLERANCE_MS) + gspacing
   if modes[best] == 'p' then
     redis.call('DECR', KEYS[k + 2])
     probes[best] = probes[best] - 1
   end
   redis.call('HINCRBY', KEYS[3], ids[best], 1)
   if g <= intents then
-    redis.call('SET', KEYS[3 + 3 * n + g], ids[best] .. ' ' .. ARGV[P + 4 * n + g - 1], 'PX', intentTtl)
+    redis.call('SET', KEYS[4 + 3 * n + g], ids[best] .. ' ' .. ARGV[P + 4 * n + g - 1], 'PX', intentTtl)
   end
   granted[#granted + 1] = ids[best]
   granted[#granted + 1] = member
 end
 
 if #granted > 0 then
-  local flat = {}
+  local flat, paceFlat = {}, { '_global', tostring(gtat) }
   for i = 1, n do
     flat[#flat + 1] = ids[i]
     flat[#flat + 1] = tostring(cw[i])
+    paceFlat[#paceFlat + 1] = ids[i]
+    paceFlat[#paceFlat + 1] = tostring(tat[i])
   end
   redis.call('HSET', KEYS[2], unpack(flat))
+  redis.call('HSET', KEYS[4], unpack(paceFlat))
   local ttl = math.ceil(W) + 1000
   redis.call('PEXPIRE', KEYS[1], ttl)
-  for i = 1, n do redis.call('PEXPIRE', KEYS[4 + 3 * (i - 1)], ttl) end
+  redis.call('PEXPIRE', KEYS[4], ttl)
+  for i = 1, n do redis.call('PEXPIRE', KEYS[5 + 3 * (i - 1)], ttl) end
 end
 
 if #granted == 2 * want then
   return { '0', unpack(granted) }
 end
 
--- When could the next send go? The earliest moment any candidate provider has room, and not
--- before the global window has room.
+-- When could the next send go? The earliest moment any candidate provider has room and pace, and
+-- not before the global window has room and pace.
 local wait = nil
 for i = 1, n do
   if candidate(i) then
@@ -117,10 +143,12 @@ for i = 1, n do
     if backoff[i] > 0 then w = backoff[i] end
     if counts[i] >= limits[i] then
       local idx = counts[i] - limits[i]
-      local oldest = redis.call('ZRANGE', KEYS[4 + 3 * (i - 1)], idx, idx, 'WITHSCORES')
+      local oldest = redis.call('ZRANGE', KEYS[5 + 3 * (i - 1)], idx, idx, 'WITHSCORES')
       local open = tonumber(oldest[2]) + W - now
       if open > w then w = open end
     end
+    local paceOpen = tat[i] - PACE_TOLERANCE_MS - now
+    if paceOpen > w then w = paceOpen end
     if wait == nil or w < wait then wait = w end
   end
 end
@@ -133,6 +161,8 @@ if gcount >= G then
   local open = tonumber(oldest[2]) + W - now
   if open > wait then wait = open end
 end
+local gpaceOpen = gtat - PACE_TOLERANCE_MS - now
+if gpaceOpen > wait then wait = gpaceOpen end
 if wait < 0 then wait = 0 end
 return { tostring(wait), unpack(granted) }
 `;

@@ -274,7 +274,7 @@ export class SharedRateLimiter {
     const intents = batch.map((w) => w.req.intent).filter((i): i is NonNullable<AcquireRequest['intent']> => i !== undefined);
     const providers = req.only ? this.options.providers.filter((p) => p.id === req.only) : this.options.providers;
     const health = this.options.currentModes?.() ?? {};
-    const keyList = [keys.globalWindow, keys.wrrState, keys.distributionCounts];
+    const keyList = [keys.globalWindow, keys.wrrState, keys.distributionCounts, keys.paceState];
     const args: (string | number)[] = [
       this.windowMs,
       this.options.totalPerSecond,

@@ -94,7 +94,7 @@ describe('SharedRateLimiter', () => {
   });
 
   it('shares sends by weight 2/1/1 exactly when every provider has room', async () => {
-    const l = limiter([1000, 1000, 1000], 3000, { weights: [2, 1, 1] });
+    const l = limiter([1e6, 1e6, 1e6], 3e6, { weights: [2, 1, 1] });
     const counts: Record<string, number> = {};
     for (let i = 0; i < 400; i++) {
       const r = await l.acquire();
@@ -138,9 +138,9 @@ describe('SharedRateLimiter', () => {
     expect(results.every((r) => r.kind === 'granted')).toBe(true);
     // 15 sends at 5 per window need two full windows of waiting.
     expect(elapsed).toBeGreaterThanOrEqual(2000);
-    // Three openings of five slots each: a handful of calls, not one per waiter per opening.
-    expect(counter.calls).toBeGreaterThanOrEqual(3);
-    expect(counter.calls).toBeLessThanOrEqual(15);
+    // Paced grants come one per call; polling would cost a call per waiter per wake-up (hundreds).
+    expect(counter.calls).toBeGreaterThanOrEqual(15);
+    expect(counter.calls).toBeLessThanOrEqual(30);
   });
 
   it('answers no-room with the time room opens when maxWaitMs is shorter than the wait', async () => {
@@ -207,7 +207,27 @@ describe('SharedRateLimiter', () => {
     const snap = await l.snapshot();
     expect(snap.providers.provider1.count).toBe(1);
     expect(snap.global.count).toBe(1);
-    expect((await l.acquire({ maxWaitMs: 0 })).kind).toBe('granted');
+    // The freed place is usable as soon as the pace allows (about 0.5 s), long before the window
+    // would have opened (1 s after the first grant).
+    const started = performance.now();
+    expect((await l.acquire({ maxWaitMs: 900 })).kind).toBe('granted');
+    expect(performance.now() - started).toBeLessThan(900);
+  });
+
+  it('spaces grants to one provider W/limit apart instead of handing out the window at once', async () => {
+    const l = limiter([10], 100, { marginMs: 25 });
+    const times: number[] = [];
+    await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const r = await l.acquire();
+        if (r.kind === 'granted') times.push(r.grantedAt);
+      }),
+    );
+    times.sort((a, b) => a - b);
+    const gaps = times.slice(1).map((t, i) => t - times[i]);
+    expect(gaps).toHaveLength(5);
+    // 1025 ms / 10 = 102.5 ms apart, less the 2 ms pace tolerance and timer jitter.
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(95);
   });
 
   it('rejects pending waits on close', async () => {

@@ -13,6 +13,8 @@ export interface RedisKeys {
   globalWindow: string;
   /** Smooth weighted round-robin current weights (hash provider -> number). */
   wrrState: string;
+  /** Pacing: theoretical arrival time per provider and `_global` (hash -> Redis-time ms). */
+  paceState: string;
   /** Set while a provider asked us to back off (429 + Retry-After); value = until epoch ms. */
   providerBackoff(provider: string): string;
   /** Probe tokens a probing provider still lets through (counter). */
@@ -52,6 +54,7 @@ export function redisKeys(prefix: string): RedisKeys {
     providerWindow: (p) => `${rl}:window:${p}`,
     globalWindow: `${rl}:window:global`,
     wrrState: `${rl}:wrr`,
+    paceState: `${rl}:pace`,
     providerBackoff: (p) => `${rl}:backoff:${p}`,
     probeTokens: (p) => `${rl}:probe:${p}`,
     distributionCounts: `${rl}:dist:counts`,
