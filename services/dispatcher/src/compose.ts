@@ -1,12 +1,15 @@
 import { SharedRateLimiter, type ProviderMode } from '@twillow/rate-limit';
 import { createDatabase, type Database } from '@twillow/db';
-import { listen, type RunningServer } from '@twillow/http';
+import { apiKeyAuth, listen, type RunningServer } from '@twillow/http';
+import { createMetrics } from '@twillow/metrics';
+import { Queue } from 'bullmq';
 import { createLogger, RequestContext, type Logger } from '@twillow/logger';
 import { ProviderClient } from '@twillow/providers';
 import { createRedis, HealthStateView, OutcomePublisher, redisKeys, waitForRedis } from '@twillow/redis';
 import type { DispatcherConfig } from './config';
 import { DispatcherWorker } from './dispatcher.worker';
-import { createHealthHandler } from './health.server';
+import { countFinishedMessages, gaugeRefresher, meteredLimiter, meteredOutcomes } from './dispatch.metrics';
+import { createDispatcherApp } from './health.server';
 import { SendMessageUseCase, type SendMessagePolicy } from './send-message.use-case';
 
 export const SERVICE_NAME = 'dispatcher';
@@ -62,6 +65,8 @@ export function composeDispatcher(config: DispatcherConfig, options: ComposeOpti
   let view: HealthStateView | undefined;
   let client: ProviderClient | undefined;
   const connections: ReturnType<typeof createRedis>[] = [];
+  const metrics = createMetrics(SERVICE_NAME);
+  let depthQueue: Queue | undefined;
   let stopping: Promise<void> | undefined;
 
   async function start(): Promise<{ port: number }> {
@@ -121,10 +126,10 @@ export function composeDispatcher(config: DispatcherConfig, options: ComposeOpti
         repository,
         redis: commands,
         keys,
-        limiter,
+        limiter: meteredLimiter(limiter, metrics),
         client,
         providers: config.providers,
-        outcomes: new OutcomePublisher(commands, keys),
+        outcomes: meteredOutcomes(new OutcomePublisher(commands, keys), metrics),
         health: healthView,
         logger,
       },
@@ -140,21 +145,24 @@ export function composeDispatcher(config: DispatcherConfig, options: ComposeOpti
       errorRetryDelayMs: config.noProviderDelayMs,
     });
     dispatcherWorker = worker;
+    countFinishedMessages(worker.worker, metrics);
     worker.run().catch((err: unknown) => logger.error('queue worker stopped with an error', { error: (err as Error).message }));
     await worker.worker.waitUntilReady();
 
-    server = await listen(
-      createHealthHandler(
-        {
-          redis: async () => void (await commands.ping()),
-          database: () => repository.ping(),
-          worker: () => worker.isRunning(),
-        },
-        logger,
-      ),
-      config.port,
-      config.host,
-    );
+    depthQueue = new Queue(keys.smsQueue, { connection: commands, prefix: keys.bullPrefix });
+    const app = createDispatcherApp({
+      checks: {
+        redis: async () => void (await commands.ping()),
+        database: () => repository.ping(),
+        worker: () => worker.isRunning(),
+      },
+      logger,
+      context,
+      metrics,
+      refreshMetrics: gaugeRefresher({ metrics, queue: depthQueue, health: healthView, providers: config.providers }),
+      requireAdmin: apiKeyAuth({ apiKeys: config.apiKeys, adminKey: config.adminKey }).requireAdmin,
+    });
+    server = await listen(app, config.port, config.host);
     logger.info('dispatcher started', {
       port: server.port,
       concurrency: config.concurrency,
@@ -176,6 +184,7 @@ export function composeDispatcher(config: DispatcherConfig, options: ComposeOpti
       await step('health server', () => server?.close());
       await step('worker', () => dispatcherWorker?.close());
       await step('health view', () => view?.stop());
+      await step('queue-depth queue', () => depthQueue?.close());
       await step('rate limiter', () => limiter?.close());
       await step('provider client', () => client?.close());
       await step('database', () => db?.close());

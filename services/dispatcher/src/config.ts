@@ -28,6 +28,8 @@ export const dispatcherEnvSchema = pickEnv(
   'RETRY_BASE_DELAY_MS',
   'NO_PROVIDER_DELAY_MS',
   'HEALTH_STATE_MAX_AGE_MS',
+  'API_KEYS',
+  'ADMIN_API_KEY',
 );
 
 export type DispatcherEnv = z.output<typeof dispatcherEnvSchema>;
@@ -58,6 +60,9 @@ export interface DispatcherConfig {
   /** How long a job is delayed when no provider is available, ms. */
   noProviderDelayMs: number;
   healthStateMaxAgeMs: number;
+  /** Keys for /metrics: with any configured, it needs the admin key. */
+  apiKeys: string[];
+  adminKey?: string;
 }
 
 export function dispatcherConfig(env: DispatcherEnv): DispatcherConfig {
@@ -78,6 +83,8 @@ export function dispatcherConfig(env: DispatcherEnv): DispatcherConfig {
     maxAttempts: env.MAX_ATTEMPTS,
     retryBaseDelayMs: env.RETRY_BASE_DELAY_MS,
     noProviderDelayMs: env.NO_PROVIDER_DELAY_MS,
+    apiKeys: env.API_KEYS,
+    adminKey: env.ADMIN_API_KEY,
     healthStateMaxAgeMs: env.HEALTH_STATE_MAX_AGE_MS,
   };
 }
