@@ -87,7 +87,7 @@ export const envVars = {
   INGEST_RATE_LIMIT: int(1).optional().describe('Accepted sends per INGEST_RATE_WINDOW_MS, shared by all gateways; defaults to TOTAL_RATE_LIMIT.'),
   INGEST_RATE_WINDOW_MS: int(100).default(1000).describe('Window of the ingest rate limit, in ms.'),
   API_KEYS: list().default([]).describe('Comma-separated API keys for /api/sms/*; empty runs open (local use only).'),
-  ADMIN_API_KEY: z.string().optional().describe('Key for admin endpoints: resets, direct sends, Bull Board, dashboard.'),
+  ADMIN_API_KEY: z.string().optional().describe('Key for admin endpoints: resets, direct sends, /metrics, Bull Board (/admin/queues) and the dashboard.'),
   API_KEY_RATE_LIMIT: int(1).optional().describe('Accepted sends per key per INGEST_RATE_WINDOW_MS; unset means only the shared limit.'),
   CORS_ORIGINS: list().default([]).describe('Comma-separated origins allowed by CORS; empty allows none.'),
   SWEEP_INTERVAL_MS: int(100).default(5000).describe('How often the gateway re-enqueues pending requests that have no job, in ms.'),
