@@ -133,7 +133,9 @@ export class SendSmsUseCase {
       );
     }
     // debug, not info: one line per accepted message costs ~50 µs (a fifth of a request) at full rate.
-    logger.debug('sms queued', { message_id: id, phone: message.phoneNormalized, segments: message.segments, encoding: message.encoding });
+    // winston filters by level only in the transport, after building and formatting the entry, so a
+    // disabled debug call costs nearly as much: ask first (a CPU profile showed ~45 µs per request).
+    if (logger.isDebugEnabled()) logger.debug('sms queued', { message_id: id, phone: message.phoneNormalized, segments: message.segments, encoding: message.encoding });
     return {
       replayed: false,
       response: {
