@@ -14,7 +14,12 @@ export const MAX_THROTTLE_BACKOFF_MS = 60_000;
 export interface SlotLimiter {
   acquire(req: AcquireRequest): Promise<AcquireResult>;
   backoff(provider: string, ms: number): Promise<void>;
+  /** Gives back an unused reservation (see maxGrantAgeMs). */
+  release?(provider: string, member: string): Promise<boolean>;
 }
+
+/** Stale grants given back in a row before a send goes out anyway (an overloaded host must not starve). */
+const MAX_STALE_RELEASES = 3;
 
 /** The part of ProviderClient a send needs. */
 export interface ProviderSender {
@@ -50,6 +55,13 @@ export interface SendThroughLimiterInput {
    * acceptance and our record stays as short as possible). Default true.
    */
   publish?: boolean;
+  /**
+   * A grant older than this when the request is about to leave (the process stalled after the
+   * grant: CPU starvation, GC, a slow beforeSend) is given back and a new slot is taken, because a
+   * send that leaves late can land in the same 1-second interval at the provider as sends granted
+   * a window later. Should stay below the limiter's margin. Default: no check.
+   */
+  maxGrantAgeMs?: number;
 }
 
 export type LimitedSend =
@@ -69,12 +81,21 @@ export type LimitedSend =
  * Rejects only when the limiter does (closed, aborted by `acquire.signal`, Redis away).
  */
 export async function sendThroughLimiter(deps: SendThroughLimiterDeps, input: SendThroughLimiterInput): Promise<LimitedSend> {
-  const slot = await deps.limiter.acquire(input.acquire);
-  if (slot.kind === 'none-available') return slot;
-  if (slot.kind === 'no-room') return slot;
-  const provider = deps.providers.find((p) => p.id === slot.provider);
-  if (!provider) throw new Error(`rate limiter granted unknown provider "${slot.provider}"`);
-  if (input.beforeSend && !(await input.beforeSend(provider.id))) return { kind: 'cancelled', provider: provider.id };
+  let slot: AcquireResult;
+  let provider: SendThroughLimiterDeps['providers'][number] | undefined;
+  for (let stale = 0; ; stale++) {
+    slot = await deps.limiter.acquire(input.acquire);
+    if (slot.kind === 'none-available') return slot;
+    if (slot.kind === 'no-room') return slot;
+    const granted = slot;
+    provider = deps.providers.find((p) => p.id === granted.provider);
+    if (!provider) throw new Error(`rate limiter granted unknown provider "${granted.provider}"`);
+    if (input.beforeSend && !(await input.beforeSend(provider.id))) return { kind: 'cancelled', provider: provider.id };
+    const age = performance.now() - granted.grantedAt;
+    if (input.maxGrantAgeMs === undefined || !deps.limiter.release || age <= input.maxGrantAgeMs || stale >= MAX_STALE_RELEASES) break;
+    deps.logger.warn('gave back a stale rate-limit grant', { provider: provider.id, age_ms: Math.round(age), max_ms: input.maxGrantAgeMs });
+    await deps.limiter.release(granted.provider, granted.member);
+  }
 
   const result = await deps.client.send(provider, input.body, { requestId: input.requestId });
 

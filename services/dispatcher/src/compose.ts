@@ -118,6 +118,8 @@ export function composeDispatcher(config: DispatcherConfig, options: ComposeOpti
       maxSlotWaitMs: MAX_SLOT_WAIT_MS,
       missingRequestGraceMs: MISSING_REQUEST_GRACE_MS,
       intentTtlMs: SEND_INTENT_TTL_MS,
+      // Half the margin: a send that leaves later than that after its grant could crowd the next window.
+      maxGrantAgeMs: Math.max(1, config.rateLimitMarginMs / 2),
       sameProviderWaitMs: SAME_PROVIDER_WAIT_MS,
       maxSameProviderResends: MAX_SAME_PROVIDER_RESENDS,
     };

@@ -25,6 +25,7 @@ export function meteredLimiter(limiter: SlotLimiter, metrics: Metrics): SlotLimi
       return result;
     },
     backoff: (provider, ms) => limiter.backoff(provider, ms),
+    ...(limiter.release ? { release: (provider: string, member: string) => limiter.release!(provider, member) } : {}),
   };
 }
 

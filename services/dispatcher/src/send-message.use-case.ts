@@ -32,6 +32,8 @@ export interface SendMessagePolicy {
   missingRequestGraceMs: number;
   /** Life of a send intent (`{P:rl}:inflight:<id>`); must outlast any delay between two runs of a job. */
   intentTtlMs: number;
+  /** A grant older than this when the request is about to leave is given back and taken again (below the limiter margin), in ms. */
+  maxGrantAgeMs?: number;
   /**
    * After an ambiguous attempt (timeout, connection lost, dispatcher killed mid-send) the message
    * waits at most this long for that same provider to take it again; then it goes elsewhere (an
@@ -273,6 +275,7 @@ export class SendMessageUseCase {
           body,
           requestId: data.request_id,
           acquire,
+          maxGrantAgeMs: this.policy.maxGrantAgeMs,
           beforeSend: async (provider) => {
             intent = { provider, attempt: attempt + 1, ...chain };
             run.stored = `${provider} ${payload}`;
