@@ -190,12 +190,18 @@ return out
 
 /**
  * Gives back a reservation that was never used (its sender stalled past the point where sending
- * could still keep the promise). KEYS: providerWindow, globalWindow, distributionCounts.
- * ARGV: member, provider id. Returns 1 when the reservation was still there.
+ * could still keep the promise), and the pace it took, so a stalled sender costs no throughput.
+ * KEYS: providerWindow, globalWindow, distributionCounts, paceState.
+ * ARGV: member, provider id, provider spacing ms, global spacing ms. Returns 1 when it was still held.
  */
 export const RELEASE_LUA = `
 local removed = redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-if removed == 1 then redis.call('HINCRBY', KEYS[3], ARGV[2], -1) end
+if removed == 1 then
+  redis.call('HINCRBY', KEYS[3], ARGV[2], -1)
+  local pace = redis.call('HMGET', KEYS[4], ARGV[2], '_global')
+  if pace[1] then redis.call('HSET', KEYS[4], ARGV[2], tostring(tonumber(pace[1]) - tonumber(ARGV[3]))) end
+  if pace[2] then redis.call('HSET', KEYS[4], '_global', tostring(tonumber(pace[2]) - tonumber(ARGV[4]))) end
+end
 return removed
 `;

@@ -108,7 +108,18 @@ export class SharedRateLimiter {
    */
   async release(provider: string, member: string): Promise<boolean> {
     const { keys } = this.deps;
-    const removed = await this.redis.twillowRelease(3, keys.providerWindow(provider), keys.globalWindow, keys.distributionCounts, member, provider);
+    const limit = this.options.providers.find((p) => p.id === provider)?.ratePerSecond ?? 1;
+    const removed = await this.redis.twillowRelease(
+      4,
+      keys.providerWindow(provider),
+      keys.globalWindow,
+      keys.distributionCounts,
+      keys.paceState,
+      member,
+      provider,
+      this.windowMs / limit,
+      this.windowMs / this.options.totalPerSecond,
+    );
     return removed === 1;
   }
 
