@@ -80,19 +80,21 @@ export function createApp(deps: AppDeps): Express {
     if (deps.isShuttingDown()) res.setHeader('Connection', 'close');
     next();
   });
-  app.use(serviceRoutes(deps));
 
   const auth: ApiKeyAuth = apiKeyAuth({ apiKeys: config.env.API_KEYS, adminKey: config.env.ADMIN_API_KEY });
+  // The API first: a send then does not walk the /health, /docs (Swagger), /metrics and Bull Board
+  // layers. None of those paths is under /api/sms, so the order changes no answer.
+  app.use('/api/sms', auth.requireKey);
+  app.use('/api/sms', sendRoutes(deps, auth.requireAdmin));
+  app.use('/api/sms', requestsRoutes(deps));
+  app.use('/api/sms', operationsRoutes(deps, auth.requireAdmin));
+  app.use(serviceRoutes(deps));
   app.get('/metrics', auth.requireAdmin, metricsHandler(deps.metrics.metrics, deps.metrics.refresh));
   app.use(
     QUEUE_BOARD_PATH,
     adminSessionAuth({ adminKey: config.env.ADMIN_API_KEY, auth, basePath: QUEUE_BOARD_PATH, cookieName: 'twillow_admin_queues' }),
     queueBoardRouter(deps.queues),
   );
-  app.use('/api/sms', auth.requireKey);
-  app.use('/api/sms', sendRoutes(deps, auth.requireAdmin));
-  app.use('/api/sms', requestsRoutes(deps));
-  app.use('/api/sms', operationsRoutes(deps, auth.requireAdmin));
   app.use(notFoundHandler());
   app.use(errorMiddleware(deps.logger));
   return app;
@@ -105,11 +107,14 @@ export function createApp(deps: AppDeps): Express {
  */
 function corsMiddleware(origins: string[]): RequestHandler {
   const allowed = new Set(origins);
-  return cors({
+  const handler = cors({
     origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
     methods: ['GET', 'POST', 'OPTIONS'],
     allowedHeaders: CORS_REQUEST_HEADERS,
     exposedHeaders: CORS_EXPOSED_HEADERS,
     maxAge: 600,
   });
+  // A request without Origin is not cross-origin: the origin callback above refuses it, so cors
+  // only calls next() — skip copying its options for every server-to-server send.
+  return (req, res, next) => (req.headers.origin === undefined ? next() : handler(req, res, next));
 }
