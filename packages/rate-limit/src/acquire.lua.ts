@@ -11,9 +11,8 @@
  * Pacing: the logs alone would hand out a whole window's budget the moment room opens, and 50 sends
  * leaving one process within a few ms reach the provider spread over tens of ms, so the next burst
  * one window later overlaps the tail of this one at the provider. So each provider (and the global
- * limit) also has a theoretical arrival time (GCRA): grants are spaced W/limit apart, with
- * PACE_TOLERANCE_MS of slack so a late wake-up does not lose throughput (tat advances from the
- * previous tat, not from now).
+ * limit) also has a theoretical arrival time (GCRA): grants are spaced W/limit apart on average,
+ * with bursts of at most max(2, limit/10) back to back (so weights and short bursts still work).
  *
  * KEYS: globalWindow, wrrState, distributionCounts, paceState, then per provider: window, backoff,
  *   probeTokens, then (when intentCount > 0) one intent key per requested slot, in waiter order
@@ -26,7 +25,9 @@
  * leaves a record of where the message may have gone, without a round trip between grant and send.
  */
 export const ACQUIRE_LUA = `
-local PACE_TOLERANCE_MS = 2
+local function burst(limit)
+  return math.max(2, math.ceil(limit / 10))
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local W = tonumber(ARGV[1])
@@ -42,7 +43,7 @@ local cutoff = now - W
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', cutoff)
 local gcount = redis.call('ZCARD', KEYS[1])
 
-local ids, limits, weights, modes, counts, backoff, probes, tat, spacing = {}, {}, {}, {}, {}, {}, {}, {}, {}
+local ids, limits, weights, modes, counts, backoff, probes, tat, spacing, tol = {}, {}, {}, {}, {}, {}, {}, {}, {}, {}
 for i = 1, n do
   local a = P + 4 * (i - 1)
   ids[i] = ARGV[a]
@@ -50,6 +51,7 @@ for i = 1, n do
   weights[i] = tonumber(ARGV[a + 2])
   modes[i] = ARGV[a + 3]
   spacing[i] = W / limits[i]
+  tol[i] = spacing[i] * (burst(limits[i]) - 1)
   local k = 5 + 3 * (i - 1)
   redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', cutoff)
   counts[i] = redis.call('ZCARD', KEYS[k])
@@ -66,6 +68,7 @@ for i = 1, n do paceFields[i + 1] = ids[i] end
 local pace = redis.call('HMGET', KEYS[4], unpack(paceFields))
 local gtat = tonumber(pace[1] or '0')
 local gspacing = W / G
+local gtol = gspacing * (burst(G) - 1)
 for i = 1, n do tat[i] = tonumber(pace[i + 1] or '0') end
 
 local cw = redis.call('HMGET', KEYS[2], unpack(ids))
@@ -74,16 +77,13 @@ for i = 1, n do cw[i] = tonumber(cw[i] or '0') end
 local function candidate(i)
   return modes[i] ~= 'x' and probes[i] > 0
 end
-local function paced(at)
-  return at - now <= PACE_TOLERANCE_MS
-end
 local function eligible(i)
-  return candidate(i) and backoff[i] <= 0 and counts[i] < limits[i] and paced(tat[i])
+  return candidate(i) and backoff[i] <= 0 and counts[i] < limits[i] and tat[i] - now <= tol[i]
 end
 
 local granted = {}
 for g = 1, want do
-  if gcount >= G or not paced(gtat) then break end
+  if gcount >= G or gtat - now > gtol then break end
   local total, best = 0, nil
   for i = 1, n do
     if eligible(i) then
@@ -100,8 +100,8 @@ for g = 1, want do
   redis.call('ZADD', KEYS[1], now, member)
   counts[best] = counts[best] + 1
   gcount = gcount + 1
-  tat[best] = math.max(tat[best], now - PACE_TOLERANCE_MS) + spacing[best]
-  gtat = math.max(gtat, now - PACE_TOLERANCE_MS) + gspacing
+  tat[best] = math.max(tat[best], now) + spacing[best]
+  gtat = math.max(gtat, now) + gspacing
   if modes[best] == 'p' then
     redis.call('DECR', KEYS[k + 2])
     probes[best] = probes[best] - 1
@@ -147,7 +147,7 @@ for i = 1, n do
       local open = tonumber(oldest[2]) + W - now
       if open > w then w = open end
     end
-    local paceOpen = tat[i] - PACE_TOLERANCE_MS - now
+    local paceOpen = tat[i] - tol[i] - now
     if paceOpen > w then w = paceOpen end
     if wait == nil or w < wait then wait = w end
   end
@@ -161,7 +161,7 @@ if gcount >= G then
   local open = tonumber(oldest[2]) + W - now
   if open > wait then wait = open end
 end
-local gpaceOpen = gtat - PACE_TOLERANCE_MS - now
+local gpaceOpen = gtat - gtol - now
 if gpaceOpen > wait then wait = gpaceOpen end
 if wait < 0 then wait = 0 end
 return { tostring(wait), unpack(granted) }
