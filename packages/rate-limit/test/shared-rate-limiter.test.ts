@@ -65,7 +65,9 @@ describe('SharedRateLimiter', () => {
   });
 
   it('never grants more than a provider limit in any 1-second interval across three replicas', async () => {
-    const replicas = [limiter([20, 20, 20], 1000), limiter([20, 20, 20], 1000), limiter([20, 20, 20], 1000)];
+    // The grants are timed here, when each reply is read, not in Redis: a 100 ms margin keeps this
+    // process's own scheduling jitter (a loaded CI host) out of what the test measures.
+    const replicas = [limiter([20, 20, 20], 1000, { marginMs: 100 }), limiter([20, 20, 20], 1000, { marginMs: 100 }), limiter([20, 20, 20], 1000, { marginMs: 100 })];
     const grants: Record<string, number[]> = { provider1: [], provider2: [], provider3: [] };
     await Promise.all(
       Array.from({ length: 150 }, async (_, i) => {
@@ -81,7 +83,7 @@ describe('SharedRateLimiter', () => {
   });
 
   it('holds the global limit below the sum of the provider limits', async () => {
-    const replicas = [limiter([50, 50, 50], 30), limiter([50, 50, 50], 30)];
+    const replicas = [limiter([50, 50, 50], 30, { marginMs: 100 }), limiter([50, 50, 50], 30, { marginMs: 100 })];
     const times: number[] = [];
     await Promise.all(
       Array.from({ length: 75 }, async (_, i) => {
@@ -226,9 +228,9 @@ describe('SharedRateLimiter', () => {
     times.sort((a, b) => a - b);
     const gaps = times.slice(1).map((t, i) => t - times[i]);
     expect(gaps).toHaveLength(5);
-    // Limit 10: a burst of 2, then 1025 ms / 10 = 102.5 ms apart (less timer jitter).
+    // Limit 10: a burst of 2, then one every 1025 ms / 10 = 102.5 ms on the schedule the first set.
     expect(gaps[0]).toBeLessThan(50);
-    for (const gap of gaps.slice(1)) expect(gap).toBeGreaterThanOrEqual(95);
+    for (let k = 2; k < times.length; k++) expect(times[k] - times[0]).toBeGreaterThanOrEqual((k - 1) * 102.5 - 10);
   });
 
   it('rejects pending waits on close', async () => {
