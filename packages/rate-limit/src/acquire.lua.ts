@@ -11,8 +11,11 @@
  * Pacing: the logs alone would hand out a whole window's budget the moment room opens, and 50 sends
  * leaving one process within a few ms reach the provider spread over tens of ms, so the next burst
  * one window later overlaps the tail of this one at the provider. So each provider (and the global
- * limit) also has a theoretical arrival time (GCRA): grants are spaced W/limit apart on average,
- * with bursts of at most max(2, limit/10) back to back (so weights and short bursts still work).
+ * limit) also has a theoretical arrival time (GCRA): grants are spaced W/limit apart, with
+ * PACE_TOLERANCE_MS of slack; a grant that came up to PACE_CATCH_UP_MS late does not push the
+ * schedule back (tat advances from the previous tat, not from now), so late wake-ups cost no
+ * throughput while two sends still never leave closer than W/limit - PACE_CATCH_UP_MS. Bursts were tried (max(2, limit/10) back to back): they let the
+ * mocks see 52-53 at limit 50, against exactly 50 with strict spacing.
  *
  * KEYS: globalWindow, wrrState, distributionCounts, paceState, then per provider: window, backoff,
  *   probeTokens, then (when intentCount > 0) one intent key per requested slot, in waiter order
@@ -25,9 +28,8 @@
  * leaves a record of where the message may have gone, without a round trip between grant and send.
  */
 export const ACQUIRE_LUA = `
-local function burst(limit)
-  return math.max(2, math.ceil(limit / 10))
-end
+local PACE_TOLERANCE_MS = 2
+local PACE_CATCH_UP_MS = 2
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local W = tonumber(ARGV[1])
@@ -51,7 +53,7 @@ for i = 1, n do
   weights[i] = tonumber(ARGV[a + 2])
   modes[i] = ARGV[a + 3]
   spacing[i] = W / limits[i]
-  tol[i] = spacing[i] * (burst(limits[i]) - 1)
+  tol[i] = PACE_TOLERANCE_MS
   local k = 5 + 3 * (i - 1)
   redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', cutoff)
   counts[i] = redis.call('ZCARD', KEYS[k])
@@ -68,7 +70,7 @@ for i = 1, n do paceFields[i + 1] = ids[i] end
 local pace = redis.call('HMGET', KEYS[4], unpack(paceFields))
 local gtat = tonumber(pace[1] or '0')
 local gspacing = W / G
-local gtol = gspacing * (burst(G) - 1)
+local gtol = PACE_TOLERANCE_MS
 for i = 1, n do tat[i] = tonumber(pace[i + 1] or '0') end
 
 local cw = redis.call('HMGET', KEYS[2], unpack(ids))
@@ -100,8 +102,8 @@ for g = 1, want do
   redis.call('ZADD', KEYS[1], now, member)
   counts[best] = counts[best] + 1
   gcount = gcount + 1
-  tat[best] = math.max(tat[best], now) + spacing[best]
-  gtat = math.max(gtat, now) + gspacing
+  tat[best] = math.max(tat[best], now - PACE_CATCH_UP_MS) + spacing[best]
+  gtat = math.max(gtat, now - PACE_CATCH_UP_MS) + gspacing
   if modes[best] == 'p' then
     redis.call('DECR', KEYS[k + 2])
     probes[best] = probes[best] - 1

@@ -141,7 +141,7 @@ describe('SharedRateLimiter', () => {
     // 15 sends at 5 per window need two full windows of waiting.
     expect(elapsed).toBeGreaterThanOrEqual(2000);
     // Paced grants come one per call; polling would cost a call per waiter per wake-up (hundreds).
-    expect(counter.calls).toBeGreaterThanOrEqual(5);
+    expect(counter.calls).toBeGreaterThanOrEqual(15);
     expect(counter.calls).toBeLessThanOrEqual(30);
   });
 
@@ -216,7 +216,7 @@ describe('SharedRateLimiter', () => {
     expect(performance.now() - started).toBeLessThan(900);
   });
 
-  it('spaces grants to one provider W/limit apart after a burst of max(2, limit/10) instead of handing out the window at once', async () => {
+  it('spaces grants to one provider W/limit apart instead of handing out the window at once', async () => {
     const l = limiter([10], 100, { marginMs: 25 });
     const times: number[] = [];
     await Promise.all(
@@ -228,9 +228,8 @@ describe('SharedRateLimiter', () => {
     times.sort((a, b) => a - b);
     const gaps = times.slice(1).map((t, i) => t - times[i]);
     expect(gaps).toHaveLength(5);
-    // Limit 10: a burst of 2, then one every 1025 ms / 10 = 102.5 ms on the schedule the first set.
-    expect(gaps[0]).toBeLessThan(50);
-    for (let k = 2; k < times.length; k++) expect(times[k] - times[0]).toBeGreaterThanOrEqual((k - 1) * 102.5 - 10);
+    // Limit 10: one every 1025 ms / 10 = 102.5 ms on the schedule the first grant set (2 ms slack).
+    for (let k = 1; k < times.length; k++) expect(times[k] - times[0]).toBeGreaterThanOrEqual(k * 102.5 - 2 * k - 5);
   });
 
   it('rejects pending waits on close', async () => {

@@ -35,8 +35,9 @@ describe('read side, operations and direct sends', () => {
         PROVIDER2_URL: 'http://127.0.0.1:9/api/sms/provider2',
         PROVIDER_WEIGHTS: '3,2,1',
         PROVIDER_RATE_LIMIT: '5',
-        // Direct sends do not wait for room here, so a spent limit shows as 429 at once.
-        DIRECT_SEND_MAX_WAIT_MS: '0',
+        // Direct sends wait out the limiter's pacing (1025 ms / 5 = 205 ms between sends) but not a
+        // full window, so a spent limit shows as 429 quickly.
+        DIRECT_SEND_MAX_WAIT_MS: '300',
       },
     });
   });
