@@ -3,9 +3,6 @@ import { publishHealthReset, type RedisKeys } from '@twillow/redis';
 import { uniquePrefix, waitFor } from '@twillow/testing';
 import {
 
-// Lease and probing timings on a loaded 2-core CI host: one retry, logged (the restart test timed
-// out once in four CI runs); a real regression still fails twice.
-jest.retryTimes(1, { logErrorsBeforeRetry: true });
   captureLogger,
   getJson,
   Outcomes,
@@ -18,6 +15,10 @@ jest.retryTimes(1, { logErrorsBeforeRetry: true });
   transitions,
   type RunningMonitor,
 } from './helpers';
+
+// Lease and probing timings on a loaded 2-core CI host: one retry, logged (the restart test timed
+// out once in four CI runs); a real regression still fails twice.
+jest.retryTimes(1, { logErrorsBeforeRetry: true });
 
 const quietLogger = captureLogger([]);
 
