@@ -91,7 +91,7 @@ describe('health monitor availability', () => {
 
     // The limiter spends a token, the probe succeeds.
     await redis.decr(keys.probeTokens('provider1'));
-    await outcomes.send('provider1', 'success');
+    await outcomes.probeAnswer('provider1', 'success');
     await waitFor(async () => (await storedState(redis, keys, 'provider1'))?.state === 'available', 5000, 20, 'available');
     expect(await storedState(redis, keys, 'provider1')).toMatchObject({ reason: 'probe send succeeded', cooldown_ms: 300 });
     expect(await redis.exists(keys.probeTokens('provider1'))).toBe(0);
@@ -103,7 +103,7 @@ describe('health monitor availability', () => {
     // Down again; this time the probe fails.
     await outcomes.send('provider1', 'timeout', 10);
     await waitFor(async () => (await storedState(redis, keys, 'provider1'))?.state === 'probing', 5000, 20, 'probing again');
-    await outcomes.send('provider1', 'connection_error');
+    await outcomes.probeAnswer('provider1', 'connection_error');
     await waitFor(async () => (await storedState(redis, keys, 'provider1'))?.state === 'unavailable', 5000, 20, 'unavailable after failed probe');
     expect(await storedState(redis, keys, 'provider1')).toMatchObject({
       cooldown_ms: 600,

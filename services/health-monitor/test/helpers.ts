@@ -70,6 +70,15 @@ export class Outcomes {
     for (let i = 0; i < count; i++) await this.publisher.publish({ provider, kind, latency_ms: latencyMs, at: Date.now() });
   }
 
+  /**
+   * A probe's answer. The monitor only takes an answer to a send that started after probing began
+   * (receipt - latency >= since); an answer published within milliseconds of the transition with a
+   * made-up latency would date its send before it, so this one carries latency 0.
+   */
+  probeAnswer(provider: OutcomeEvent['provider'], kind: OutcomeKind): Promise<void> {
+    return this.send(provider, kind, 1, 0);
+  }
+
   /** Steady traffic: one event every `everyMs` with the kind `kind()` returns at that moment. */
   steady(provider: OutcomeEvent['provider'], kind: () => OutcomeKind, everyMs: number): () => void {
     const timer = setInterval(() => void this.send(provider, kind()).catch(() => undefined), everyMs);

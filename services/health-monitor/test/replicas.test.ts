@@ -16,10 +16,6 @@ import {
   type RunningMonitor,
 } from './helpers';
 
-// Lease and probing timings on a loaded 2-core CI host: one retry, logged (the restart test timed
-// out once in four CI runs); a real regression still fails twice.
-jest.retryTimes(1, { logErrorsBeforeRetry: true });
-
 const quietLogger = captureLogger([]);
 
 describe('health monitor replicas', () => {
@@ -55,7 +51,7 @@ describe('health monitor replicas', () => {
     // provider3: down, probed, recovered; its failures stay in the stream inside the window.
     await outcomes.send('provider3', 'server_error', 12);
     await waitFor(async () => (await storedState(redis, keys, 'provider3'))?.state === 'probing', 10_000, 20, 'provider3 probing');
-    await outcomes.send('provider3', 'success');
+    await outcomes.probeAnswer('provider3', 'success');
     await waitFor(async () => (await storedState(redis, keys, 'provider3'))?.state === 'available', 5000, 20, 'provider3 recovered');
     // provider1: down now, still cooling down at the restart.
     await outcomes.send('provider1', 'timeout', 12);
