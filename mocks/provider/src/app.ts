@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
@@ -186,6 +187,13 @@ export function createMockApp(state: MockState, deps: MockAppDeps): Express {
 
   app.get('/admin/stats', (_req, res) => {
     res.json(state.stats());
+  });
+
+  app.get('/admin/arrivals', (_req, res) => {
+    const times = state.arrivalTimes();
+    // time_origin_ms + a time = epoch ms (the default clock is performance.now): how a test puts the
+    // arrivals of mocks in different processes on one time line.
+    res.json({ provider: state.providerId, count: times.length, received: state.stats().received, time_origin_ms: performance.timeOrigin, times_ms: times });
   });
 
   app.get('/admin/accepted', (_req, res) => {

@@ -73,6 +73,8 @@ export type Admission = { admitted: true } | { admitted: false; retryAfterMs: nu
 export type MonotonicClock = () => number;
 
 const WINDOW_MS = 1000;
+/** Arrival times kept for GET /admin/arrivals; later arrivals are counted, not kept (bounded memory). */
+export const ARRIVAL_LOG_CAP = 200_000;
 
 /**
  * Counters, the sliding-window limiter and the mode of one provider mock. All decisions use the
@@ -85,6 +87,8 @@ export class MockState {
   private readonly admitted = new TimestampWindow(WINDOW_MS);
   /** Sends received in the last second, for max_in_any_1s_window. */
   private readonly arrivals = new TimestampWindow(WINDOW_MS);
+  /** Every arrival time (monotonic ms) since the last reset, up to ARRIVAL_LOG_CAP. */
+  private arrivalLog: number[] = [];
   /** Accepted message id -> the reference given at its first acceptance. */
   private readonly acceptedIds = new Map<string, string>();
   private counters = MockState.zeroCounters();
@@ -135,6 +139,7 @@ export class MockState {
     this.counters.received++;
     this.arrivals.evict(t);
     this.arrivals.push(t);
+    if (this.arrivalLog.length < ARRIVAL_LOG_CAP) this.arrivalLog.push(t);
     if (this.arrivals.size > this.counters.maxInWindow) this.counters.maxInWindow = this.arrivals.size;
     return t;
   }
@@ -196,9 +201,19 @@ export class MockState {
     return [...this.acceptedIds.keys()];
   }
 
-  /** Zeroes every counter, forgets accepted ids and empties both windows; mode and settings stay. */
+  /**
+   * Arrival times (monotonic ms, this process's clock) since the last reset, in order; the first
+   * ARRIVAL_LOG_CAP only. Tests check every 1-second window with them, and measure send rates
+   * where the provider sees them.
+   */
+  arrivalTimes(): readonly number[] {
+    return this.arrivalLog;
+  }
+
+  /** Zeroes every counter, forgets accepted ids and arrivals and empties both windows; mode and settings stay. */
   reset(): void {
     this.counters = MockState.zeroCounters();
+    this.arrivalLog = [];
     this.acceptedIds.clear();
     this.admitted.clear();
     this.arrivals.clear();

@@ -281,7 +281,23 @@ describe('accepted ids, duplicates, deduplication and reset', () => {
     const reset = await admin(mock, '/admin/reset');
     expect(reset.body).toMatchObject({ received: 0, accepted: 0, throttled: 0, max_in_any_1s_window: 0, duplicates: 0, deduplicated: 0, accepted_ids_count: 0 });
     expect((await admin(mock, '/admin/accepted')).body).toMatchObject({ count: 0, message_ids: [] });
+    expect((await admin(mock, '/admin/arrivals')).body).toMatchObject({ count: 0, times_ms: [] });
     expect((await send(mock)).status).toBe(200);
+  });
+
+  it('lists every arrival time in order, throttled and malformed sends included (GET /admin/arrivals)', async () => {
+    const mock = await start({ rateLimit: 1 });
+    const before = performance.now();
+    await send(mock);
+    await send(mock); // throttled
+    await client.request('POST', mock.sendUrl, '{"phone":'); // malformed
+    const after = performance.now();
+    const body = (await admin(mock, '/admin/arrivals')).body as { provider: string; count: number; received: number; time_origin_ms: number; times_ms: number[] };
+    expect(body).toMatchObject({ provider: 'provider1', count: 3, received: 3, time_origin_ms: performance.timeOrigin });
+    // The mock runs in this process: its monotonic clock is this one.
+    expect(body.times_ms[0]).toBeGreaterThanOrEqual(before);
+    expect(body.times_ms[2]).toBeLessThanOrEqual(after);
+    expect([...body.times_ms].sort((a, b) => a - b)).toEqual(body.times_ms);
   });
 });
 

@@ -154,6 +154,6 @@ describe('dispatcher with weights 2/1/1', () => {
     expect(share.provider2).toBeLessThan(0.28);
     expect(share.provider3).toBeGreaterThan(0.22);
     expect(share.provider3).toBeLessThan(0.28);
-    expect(maxInWindow(h.arrivals[0])).toBeLessThanOrEqual(2000);
+    expect(maxInWindow((await h.arrivals())[0])).toBeLessThanOrEqual(2000);
   }, 60000);
 });

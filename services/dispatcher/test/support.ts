@@ -13,7 +13,7 @@ import { loadConfig } from '@twillow/config';
 import type { SmsJobData } from '@twillow/contracts';
 import { createDatabase, migrateDatabase, type Database } from '@twillow/db';
 import { createLogger } from '@twillow/logger';
-import { startProviderMock, type MockStats, type RunningProviderMock } from '@twillow/provider-mock';
+import { startProviderMock, type MockStats } from '@twillow/provider-mock';
 import { createRedis, redisKeys, type RedisKeys } from '@twillow/redis';
 import { tempDir, testRedisUrl, uniquePrefix, waitFor } from '@twillow/testing';
 import { composeDispatcher, type Dispatcher } from '../src/compose';
@@ -30,14 +30,33 @@ export interface MockSetup {
   latencyMs?: number;
 }
 
+export interface HarnessOptions {
+  /**
+   * Run each mock as its own process (`mocks/provider/src/main.ts`) instead of in the test's
+   * process. Tests that judge timing at the provider need it: in-process mocks stamp arrivals on
+   * the test's event loop, which enqueueing 1,500 jobs or polling SQLite blocks for tens of ms, so
+   * their stamps would show gaps and bunches the dispatchers never made.
+   */
+  mockProcesses?: boolean;
+}
+
+/** A provider mock of the harness, in this process or its own. */
+export interface HarnessMock {
+  /** Base URL (admin endpoints). */
+  url: string;
+  /** Send URL (PROVIDERn_URL). */
+  sendUrl: string;
+  close(): Promise<void>;
+}
+
 export interface Harness {
   prefix: string;
   keys: RedisKeys;
   redisUrl: string;
   databaseUrl: string;
-  mocks: RunningProviderMock[];
-  /** Monotonic arrival times (performance.now ms) of every request at each mock, in order. */
-  arrivals: number[][];
+  mocks: HarnessMock[];
+  /** Arrival times (epoch ms, from each mock's monotonic clock) of every request at each mock, in order. */
+  arrivals(): Promise<number[][]>;
   db: Database;
   sqlite: BetterSqlite3.Database;
   redis: Redis;
@@ -54,7 +73,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(mockSetups: MockSetup[] = [{}, {}, {}]): Promise<Harness> {
+export async function startHarness(mockSetups: MockSetup[] = [{}, {}, {}], options: HarnessOptions = {}): Promise<Harness> {
   const prefix = uniquePrefix('disp');
   const keys = redisKeys(prefix);
   const redisUrl = testRedisUrl();
@@ -64,18 +83,11 @@ export async function startHarness(mockSetups: MockSetup[] = [{}, {}, {}]): Prom
   const db = await createDatabase({ url: databaseUrl });
   const sqlite = new BetterSqlite3(path.join(tmp.dir, 'twillow.db'), { readonly: true });
   const mocks = await Promise.all(
-    mockSetups.map((m, i) => startProviderMock({ providerId: `provider${i + 1}`, rateLimit: m.rateLimit ?? 50, mode: m.mode ?? 'up', latencyMs: m.latencyMs ?? 0, logLevel: 'error' })),
+    mockSetups.map((m, i) => {
+      const setup = { providerId: `provider${i + 1}`, rateLimit: m.rateLimit ?? 50, mode: m.mode ?? 'up', latencyMs: m.latencyMs ?? 0 };
+      return options.mockProcesses ? spawnMockProcess(setup) : startProviderMock({ ...setup, logLevel: 'error' });
+    }),
   );
-  const arrivals = mocks.map((mock) => {
-    const times: number[] = [];
-    const receive = mock.state.receive.bind(mock.state);
-    mock.state.receive = () => {
-      const t = receive();
-      times.push(t);
-      return t;
-    };
-    return times;
-  });
   const logger = quietLogger();
   const redis = createRedis(redisUrl, 'blocking', logger, 'dispatcher-test');
   const queue = new Queue<SmsJobData>(keys.smsQueue, { connection: redis, prefix: keys.bullPrefix });
@@ -105,7 +117,14 @@ export async function startHarness(mockSetups: MockSetup[] = [{}, {}, {}]): Prom
     redisUrl,
     databaseUrl,
     mocks,
-    arrivals,
+    async arrivals() {
+      return Promise.all(
+        mocks.map(async (m) => {
+          const body = (await (await fetch(`${m.url}/admin/arrivals`)).json()) as { time_origin_ms: number; times_ms: number[] };
+          return body.times_ms.map((t) => body.time_origin_ms + t);
+        }),
+      );
+    },
     db,
     sqlite,
     redis,
@@ -174,7 +193,7 @@ export async function startHarness(mockSetups: MockSetup[] = [{}, {}, {}]): Prom
   };
 }
 
-export async function setMode(mock: RunningProviderMock, mode: MockSetup['mode']): Promise<void> {
+export async function setMode(mock: HarnessMock, mode: MockSetup['mode']): Promise<void> {
   const res = await fetch(`${mock.url}/admin/mode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode }) });
   if (!res.ok) throw new Error(`mock mode change failed: ${res.status}`);
 }
@@ -200,17 +219,28 @@ export function ratePerSecond(times: number[]): { count: number; spanMs: number;
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
-export interface DispatcherProcess {
+/** A service of this repo running as its own process, started from its TypeScript entry point. */
+export interface ServiceProcess<Ready> {
   child: ChildProcess;
-  port: number;
+  /** What the readiness check returned (a port, a URL). */
+  ready: Ready;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
   /** SIGTERM, then waits for the exit (SIGKILL after 15 s); resolves with the exit code. Idempotent. */
   stop(): Promise<number | null>;
 }
 
-export async function spawnDispatcherProcess(env: Record<string, string>): Promise<DispatcherProcess> {
-  const child = spawn(process.execPath, ['--conditions=development', '--require', 'tsx/cjs', 'services/dispatcher/src/main.ts'], {
+/**
+ * Starts `node --conditions=development --require tsx/cjs <entry>` with only `env` (plus PATH and
+ * HOME) and resolves once `ready` finds what it waits for in one of the process's JSON log lines.
+ */
+export async function spawnService<Ready>(
+  entry: string,
+  env: Record<string, string>,
+  label: string,
+  ready: (line: Record<string, unknown>) => Ready | undefined,
+): Promise<ServiceProcess<Ready>> {
+  const child = spawn(process.execPath, ['--conditions=development', '--require', 'tsx/cjs', entry], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -220,22 +250,26 @@ export async function spawnDispatcherProcess(env: Record<string, string>): Promi
   child.stderr?.setEncoding('utf8').on('data', (c: string) => (out += c));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let stopping: Promise<number | null> | undefined;
-  const port = await waitFor(
+  const found = await waitFor(
     () => {
-      if (child.exitCode !== null) throw new Error(`dispatcher exited with ${child.exitCode}: ${out.slice(-2000)}`);
-      const line = out.split('\n').find((l) => l.includes('"dispatcher started"'));
-      return line ? (JSON.parse(line) as { port: number }).port : undefined;
+      if (child.exitCode !== null) throw new Error(`${label} exited with ${child.exitCode}: ${out.slice(-2000)}`);
+      for (const line of out.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        const value = ready(JSON.parse(line) as Record<string, unknown>);
+        if (value !== undefined) return { value };
+      }
+      return undefined;
     },
     60000,
-    100,
-    'the dispatcher process to start',
+    50,
+    `the ${label} process to start`,
   ).catch((err: Error) => {
     child.kill('SIGKILL');
     throw new Error(`${err.message}\n${out.slice(-2000)}`);
   });
   return {
     child,
-    port,
+    ready: found.value,
     output: () => out,
     stop: () =>
       (stopping ??= (async () => {
@@ -246,5 +280,41 @@ export async function spawnDispatcherProcess(env: Record<string, string>): Promi
         clearTimeout(timer);
         return code;
       })()),
+  };
+}
+
+export interface DispatcherProcess extends ServiceProcess<number> {
+  port: number;
+}
+
+export async function spawnDispatcherProcess(env: Record<string, string>): Promise<DispatcherProcess> {
+  const service = await spawnService('services/dispatcher/src/main.ts', env, 'dispatcher', (l) =>
+    l.message === 'dispatcher started' ? (l.port as number) : undefined,
+  );
+  return { ...service, port: service.ready };
+}
+
+/** One provider mock in its own process, on a free port. */
+async function spawnMockProcess(setup: { providerId: string; rateLimit: number; mode: string; latencyMs: number }): Promise<HarnessMock> {
+  const service = await spawnService(
+    'mocks/provider/src/main.ts',
+    {
+      MOCK_PROVIDER_ID: setup.providerId,
+      MOCK_PORT: '0',
+      MOCK_RATE_LIMIT: String(setup.rateLimit),
+      MOCK_MODE: setup.mode,
+      MOCK_LATENCY_MS: String(setup.latencyMs),
+      LOG_LEVEL: 'info',
+    },
+    `mock ${setup.providerId}`,
+    (l) => (l.message === 'provider mock listening' ? (l.url as string) : undefined),
+  );
+  const sendUrl = service.ready;
+  return {
+    url: new URL(sendUrl).origin,
+    sendUrl,
+    close: async () => {
+      await service.stop();
+    },
   };
 }
