@@ -68,7 +68,10 @@ export interface Harness {
   spawnDispatcher(overrides?: Record<string, string>): Promise<DispatcherProcess>;
   enqueue(count: number): Promise<string[]>;
   waitForTerminal(ids: string[], timeoutMs: number): Promise<void>;
-  statuses(): Record<string, number>;
+  /** Requests by status: all of them, or only `ids`. */
+  statuses(ids?: string[]): Record<string, number>;
+  /** Zeroes every mock's counters, accepted ids and arrivals (POST /admin/reset). */
+  resetMocks(): Promise<void>;
   stats(): Promise<MockStats[]>;
   close(): Promise<void>;
 }
@@ -170,9 +173,18 @@ export async function startHarness(mockSetups: MockSetup[] = [{}, {}, {}], optio
         'every message to be sent or failed',
       );
     },
-    statuses() {
-      const rows = sqlite.prepare('SELECT status, count(*) AS n FROM sms_requests GROUP BY status').all() as { status: string; n: number }[];
+    statuses(ids) {
+      const where = ids ? `WHERE id IN (${ids.map(() => '?').join(',')})` : '';
+      const rows = sqlite.prepare(`SELECT status, count(*) AS n FROM sms_requests ${where} GROUP BY status`).all(...(ids ?? [])) as { status: string; n: number }[];
       return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    },
+    async resetMocks() {
+      await Promise.all(
+        mocks.map(async (m) => {
+          const res = await fetch(`${m.url}/admin/reset`, { method: 'POST' });
+          if (!res.ok) throw new Error(`mock reset failed: ${res.status}`);
+        }),
+      );
     },
     async stats() {
       return Promise.all(mocks.map(async (m) => (await (await fetch(`${m.url}/admin/stats`)).json()) as MockStats));
@@ -210,11 +222,18 @@ export function maxInWindow(times: number[], windowMs = 1000): number {
   return best;
 }
 
-/** Sends per second from the first to the last time in `times` (ms). */
-export function ratePerSecond(times: number[]): { count: number; spanMs: number; perSecond: number } {
+/**
+ * Sends per second between two points of the sorted `times` (ms): by default from the first to the
+ * last; `from`/`to` (fractions of the count) measure the sustained rate, e.g. 0.05-0.95 leaves out
+ * the start of a burst (the workers fetching their first jobs) and the last stragglers.
+ */
+export function ratePerSecond(times: number[], from = 0, to = 1): { count: number; spanMs: number; perSecond: number } {
   const t = [...times].sort((a, b) => a - b);
-  const spanMs = t.length > 1 ? t[t.length - 1] - t[0] : 0;
-  return { count: t.length, spanMs, perSecond: spanMs > 0 ? ((t.length - 1) * 1000) / spanMs : 0 };
+  if (t.length < 2) return { count: t.length, spanMs: 0, perSecond: 0 };
+  const lo = Math.floor(from * (t.length - 1));
+  const hi = Math.ceil(to * (t.length - 1));
+  const spanMs = t[hi] - t[lo];
+  return { count: hi - lo + 1, spanMs, perSecond: spanMs > 0 ? ((hi - lo) * 1000) / spanMs : 0 };
 }
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
