@@ -1,6 +1,3 @@
-/** The interval grants are paced over: one second, the limits' unit. */
-export const PACE_WINDOW_MS = 1000;
-
 /**
  * The limiter's one write path, run atomically in Redis so every dispatcher replica shares it.
  *
@@ -14,12 +11,11 @@ export const PACE_WINDOW_MS = 1000;
  * Pacing: the logs alone would hand out a whole window's budget the moment room opens, and 50 sends
  * leaving one process within a few ms reach the provider spread over tens of ms, so the next burst
  * one window later overlaps the tail of this one at the provider. So each provider (and the global
- * limit) also has a theoretical arrival time (GCRA): grants are spaced PACE_WINDOW_MS/limit apart
- * (1 s, not W: the pace is a little faster than the window allows, so the margin's worth of late
- * wake-ups per window costs no throughput; the window log still caps every W ms at `limit`), with
+ * limit) also has a theoretical arrival time (GCRA): grants are spaced W/limit apart, with
  * PACE_TOLERANCE_MS of slack; a grant that came up to PACE_CATCH_UP_MS late does not push the
- * schedule back (tat advances from the previous tat, not from now). Bursts were tried (max(2,
- * limit/10) back to back), and a 10 ms catch-up: both let the mocks see 51-53 at limit 50.
+ * schedule back (tat advances from the previous tat, not from now), so late wake-ups cost no
+ * throughput while two sends still never leave closer than W/limit - PACE_CATCH_UP_MS. Bursts were tried (max(2, limit/10) back to back): they let the
+ * mocks see 52-53 at limit 50, against exactly 50 with strict spacing.
  *
  * KEYS: globalWindow, wrrState, distributionCounts, paceState, then per provider: window, backoff,
  *   probeTokens, then (when intentCount > 0) one intent key per requested slot, in waiter order
@@ -32,7 +28,6 @@ export const PACE_WINDOW_MS = 1000;
  * leaves a record of where the message may have gone, without a round trip between grant and send.
  */
 export const ACQUIRE_LUA = `
-local PACE_WINDOW_MS = ${PACE_WINDOW_MS}
 local PACE_TOLERANCE_MS = 2
 local PACE_CATCH_UP_MS = 2
 local t = redis.call('TIME')
@@ -57,7 +52,7 @@ for i = 1, n do
   limits[i] = tonumber(ARGV[a + 1])
   weights[i] = tonumber(ARGV[a + 2])
   modes[i] = ARGV[a + 3]
-  spacing[i] = PACE_WINDOW_MS / limits[i]
+  spacing[i] = W / limits[i]
   tol[i] = PACE_TOLERANCE_MS
   local k = 5 + 3 * (i - 1)
   redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', cutoff)
@@ -74,7 +69,7 @@ local paceFields = { '_global' }
 for i = 1, n do paceFields[i + 1] = ids[i] end
 local pace = redis.call('HMGET', KEYS[4], unpack(paceFields))
 local gtat = tonumber(pace[1] or '0')
-local gspacing = PACE_WINDOW_MS / G
+local gspacing = W / G
 local gtol = PACE_TOLERANCE_MS
 for i = 1, n do tat[i] = tonumber(pace[i + 1] or '0') end
 
@@ -211,25 +206,4 @@ if removed == 1 then
   if pace[2] then redis.call('HSET', KEYS[4], '_global', tostring(tonumber(pace[2]) - tonumber(ARGV[4]))) end
 end
 return removed
-`;
-
-/**
- * Moves a reservation to the moment its request actually left: a send granted at g but written
- * to the socket at g + d (the sender's process was busy) is counted at g + d, so the next send
- * `limit` places later is spaced from when this one really went out. The score only moves later
- * (Redis TIME at this call, which is after the write), never earlier.
- * KEYS: providerWindow, globalWindow. ARGV: member. Returns 1 when the reservation was still held.
- */
-export const MARK_SENT_LUA = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local held = 0
-for i = 1, 2 do
-  local score = redis.call('ZSCORE', KEYS[i], ARGV[1])
-  if score then
-    held = 1
-    if tonumber(score) < now then redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1]) end
-  end
-end
-return held
 `;

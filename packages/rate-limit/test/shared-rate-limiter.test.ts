@@ -216,21 +216,7 @@ describe('SharedRateLimiter', () => {
     expect(performance.now() - started).toBeLessThan(900);
   });
 
-  it('counts a send from when it was marked sent: the window reopens one window after the mark, not the grant', async () => {
-    const l = limiter([1], 10, { marginMs: 0 });
-    const a = await l.acquire();
-    if (a.kind !== 'granted') throw new Error('expected a grant');
-    await new Promise((r) => setTimeout(r, 300)); // the sender stalled 300 ms before its request left
-    const markedAt = performance.now();
-    expect(await l.markSent(a.provider, a.member)).toBe(true);
-    // Counted from the grant, room would open ~700 ms from now; counted from the mark, ~1000 ms.
-    const next = await l.acquire({ maxWaitMs: 5000 });
-    expect(next.kind).toBe('granted');
-    expect(performance.now() - markedAt).toBeGreaterThanOrEqual(990);
-    expect(await l.markSent('provider1', 'not-a-member')).toBe(false);
-  });
-
-  it('spaces grants to one provider 1 s/limit apart instead of handing out the window at once', async () => {
+  it('spaces grants to one provider W/limit apart instead of handing out the window at once', async () => {
     const l = limiter([10], 100, { marginMs: 25 });
     const times: number[] = [];
     await Promise.all(
@@ -242,8 +228,8 @@ describe('SharedRateLimiter', () => {
     times.sort((a, b) => a - b);
     const gaps = times.slice(1).map((t, i) => t - times[i]);
     expect(gaps).toHaveLength(5);
-    // Limit 10: one every 1000 ms / 10 = 100 ms on the schedule the first grant set (2 ms slack).
-    for (let k = 1; k < times.length; k++) expect(times[k] - times[0]).toBeGreaterThanOrEqual(k * 100 - 2 * k - 5);
+    // Limit 10: one every 1025 ms / 10 = 102.5 ms on the schedule the first grant set (2 ms slack).
+    for (let k = 1; k < times.length; k++) expect(times[k] - times[0]).toBeGreaterThanOrEqual(k * 102.5 - 2 * k - 5);
   });
 
   it('rejects pending waits on close', async () => {

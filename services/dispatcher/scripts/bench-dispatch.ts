@@ -33,7 +33,7 @@ export interface BenchOptions {
   jobs?: number;
   /** Runs per variant; the median is reported. Default 3. */
   runs?: number;
-  /** Jobs processed at once by every variant. Default 50 (the raw baselines' concurrency, DESIGN.md). */
+  /** Jobs processed at once by every variant. Default 50 (DISPATCHER_CONCURRENCY's default). */
   concurrency?: number;
   redisUrl?: string;
 }
