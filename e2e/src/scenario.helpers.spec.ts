@@ -1,4 +1,4 @@
-import { maxInAnyWindow } from './scenario.helpers';
+import { busyDispatchRate, maxInAnyWindow } from './scenario.helpers';
 
 describe('maxInAnyWindow', () => {
   it('counts events in (t - 1000, t], so events exactly 1000 ms apart fall in different windows', () => {
@@ -13,5 +13,24 @@ describe('maxInAnyWindow', () => {
 
   it('reports zero for no events', () => {
     expect(maxInAnyWindow([])).toEqual({ max: 0, at: null });
+  });
+});
+
+describe('busyDispatchRate', () => {
+  it('counts only the intervals that began with a backlog at the gateway', () => {
+    // The gateway accepted 100 messages at t=0 and nothing else; the providers took 40 per 200 ms
+    // until the backlog fell below 30, then the last 20 over 1 s (the queue was nearly dry).
+    const gateway = Array.from({ length: 100 }, () => 0);
+    const samples = [
+      { t: 0, accepted: 0 },
+      { t: 200, accepted: 40 },
+      { t: 400, accepted: 80 }, // backlog 20 from here: left out
+      { t: 1400, accepted: 100 },
+    ];
+    expect(busyDispatchRate(samples, gateway, 30)).toEqual({ perSecond: 200, busyMs: 400, sent: 80 });
+  });
+
+  it('is zero when the queue never held the backlog asked for', () => {
+    expect(busyDispatchRate([{ t: 0, accepted: 0 }, { t: 200, accepted: 5 }], [0, 0, 0, 0, 0], 10)).toEqual({ perSecond: 0, busyMs: 0, sent: 0 });
   });
 });

@@ -35,6 +35,39 @@ export function maxInAnyWindow(timestamps: readonly number[], windowMs = 1000): 
   return best;
 }
 
+/** Accepted sends at the providers, sampled over time. */
+export interface AcceptedSample {
+  /** Epoch ms of the sample. */
+  t: number;
+  /** Sends the providers had accepted by then. */
+  accepted: number;
+}
+
+/**
+ * The dispatch rate while there was work to dispatch: over the sampling intervals that began with
+ * at least `minBacklog` messages the gateway had accepted (`gatewayAcceptedAt`, epoch ms) and no
+ * provider had yet. Under load offered at the limit the queue runs dry whenever the gateway stalls;
+ * those intervals measure the load generator, not the dispatchers, and are left out.
+ */
+export function busyDispatchRate(
+  samples: readonly AcceptedSample[],
+  gatewayAcceptedAt: readonly number[],
+  minBacklog: number,
+): { perSecond: number; busyMs: number; sent: number } {
+  const accepted = [...gatewayAcceptedAt].sort((a, b) => a - b);
+  let k = 0;
+  let busyMs = 0;
+  let sent = 0;
+  for (let i = 0; i + 1 < samples.length; i += 1) {
+    const [a, b] = [samples[i], samples[i + 1]];
+    while (k < accepted.length && accepted[k] <= a.t) k += 1;
+    if (k - a.accepted < minBacklog || b.t <= a.t) continue;
+    busyMs += b.t - a.t;
+    sent += b.accepted - a.accepted;
+  }
+  return { perSecond: busyMs > 0 ? (sent * 1000) / busyMs : 0, busyMs, sent };
+}
+
 export interface SendRecord {
   /** Index of the message in this run. */
   i: number;
