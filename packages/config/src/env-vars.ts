@@ -72,7 +72,7 @@ export const envVars = {
   RATE_LIMIT_MARGIN_MS: int(0, 500)
     .default(40)
     .describe(
-      'Safety margin added to the 1-second window, in ms: the limiter counts a send when it grants the slot, the provider when the request arrives, and on a busy host a granted send can arrive tens of ms late. Measured on a 2-core host with 3 dispatchers: 25 ms let a provider see 51-52 in one second in some runs, 40 ms never. Costs 1 - 1000/(1000 + margin) of throughput (3.8% at 40 ms).',
+      'Safety margin added to the 1-second window, in ms: the limiter counts a send from the moment its request was written, the provider from when it arrives, and on a busy host the two can differ by tens of ms. Measured on a 2-core host running the whole stack: 25-30 ms let a provider see 51-52 in one second in some runs. Costs at most 1 - 1000/(1000 + margin) of throughput (3.8% at 40 ms).',
     ),
 
   // --- ingest gateway ---

@@ -19,6 +19,8 @@ export interface ProviderClientOptions {
 export interface SendOptions {
   /** The request id that travels with the message; defaults to the message id. */
   requestId?: string;
+  /** Called once the whole request has been handed to the OS (not called when it never left). */
+  onWritten?: () => void;
 }
 
 /** Idle keep-alive sockets are closed after this long, in ms (below Node's and most servers' 5 s). */
@@ -58,13 +60,16 @@ export class ProviderClient {
     const started = performance.now();
     const elapsed = () => Math.max(0, Math.round(performance.now() - started));
     try {
-      const res = await this.got.post(provider.url, {
+      const sending = this.got.post(provider.url, {
         json: { phone: body.phone, text: body.text, message_id: body.message_id },
         headers: {
           'x-request-id': opts.requestId ?? body.message_id,
           'x-message-id': body.message_id,
         },
       });
+      const { onWritten } = opts;
+      if (onWritten) sending.on('request', (req: http.ClientRequest) => req.once('finish', onWritten));
+      const res = await sending;
       const latencyMs = elapsed();
       const kind = classifyStatus(res.statusCode);
       const text = typeof res.body === 'string' ? res.body : String(res.body ?? '');

@@ -6,8 +6,9 @@ import type { SendResult } from './send-result';
 const logger = createLogger({ service: 'providers-test', version: 'test', level: 'error' });
 const ok: SendResult = { kind: 'success', statusCode: 200, body: '{}', providerRef: null, latencyMs: 1, retryAfterMs: null, error: null };
 
-function fakes(grantAges: number[]) {
+function fakes(grantAges: number[], options: { written?: boolean } = {}) {
   const released: string[] = [];
+  const marked: string[] = [];
   let n = 0;
   const limiter: SlotLimiter = {
     async acquire(): Promise<AcquireResult> {
@@ -20,16 +21,21 @@ function fakes(grantAges: number[]) {
       released.push(member);
       return true;
     },
+    markSent: async (p, member) => {
+      marked.push(`${p}:${member}`);
+      return true;
+    },
   };
   const sent: string[] = [];
   const client: ProviderSender = {
-    async send(provider, body) {
+    async send(provider, body, opts) {
       sent.push(`${provider.id}:${body.message_id}`);
+      if (options.written !== false) opts?.onWritten?.();
       return ok;
     },
   };
   const deps = { limiter, client, providers: [{ id: 'provider1' as const, url: 'http://127.0.0.1:1' }], outcomes: { publish: async () => undefined }, logger };
-  return { deps, released, sent };
+  return { deps, released, sent, marked };
 }
 
 describe('sendThroughLimiter', () => {
@@ -55,5 +61,18 @@ describe('sendThroughLimiter', () => {
     await sendThroughLimiter(deps, input);
     expect(released).toEqual(['m1', 'm2', 'm3']);
     expect(sent).toHaveLength(1);
+  });
+
+  it('marks the grant it sent on as sent once the request was written, not the one it gave back', async () => {
+    const { deps, marked } = fakes([50, 0]);
+    await sendThroughLimiter(deps, input);
+    expect(marked).toEqual(['provider1:m2']);
+  });
+
+  it('marks nothing when the request never left (the connection failed before writing)', async () => {
+    const { deps, marked, sent } = fakes([0], { written: false });
+    await sendThroughLimiter(deps, input);
+    expect(sent).toHaveLength(1);
+    expect(marked).toEqual([]);
   });
 });

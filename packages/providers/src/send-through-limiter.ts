@@ -16,6 +16,8 @@ export interface SlotLimiter {
   backoff(provider: string, ms: number): Promise<void>;
   /** Gives back an unused reservation (see maxGrantAgeMs). */
   release?(provider: string, member: string): Promise<boolean>;
+  /** Counts a reservation from the moment its request left instead of from the grant. */
+  markSent?(provider: string, member: string): Promise<boolean>;
 }
 
 /** Stale grants given back in a row before a send goes out anyway (an overloaded host must not starve). */
@@ -82,12 +84,13 @@ export type LimitedSend =
  */
 export async function sendThroughLimiter(deps: SendThroughLimiterDeps, input: SendThroughLimiterInput): Promise<LimitedSend> {
   let slot: AcquireResult;
+  let granted: Extract<AcquireResult, { kind: 'granted' }>;
   let provider: SendThroughLimiterDeps['providers'][number] | undefined;
   for (let stale = 0; ; stale++) {
     slot = await deps.limiter.acquire(input.acquire);
     if (slot.kind === 'none-available') return slot;
     if (slot.kind === 'no-room') return slot;
-    const granted = slot;
+    granted = slot;
     provider = deps.providers.find((p) => p.id === granted.provider);
     if (!provider) throw new Error(`rate limiter granted unknown provider "${granted.provider}"`);
     if (input.beforeSend && !(await input.beforeSend(provider.id))) return { kind: 'cancelled', provider: provider.id };
@@ -97,7 +100,22 @@ export async function sendThroughLimiter(deps: SendThroughLimiterDeps, input: Se
     await deps.limiter.release(granted.provider, granted.member);
   }
 
-  const result = await deps.client.send(provider, input.body, { requestId: input.requestId });
+  // The grant is counted from when the request actually leaves: a stall of this process between
+  // the two (CPU, GC, a synchronous commit) would otherwise eat into the limiter's margin.
+  let marking: Promise<void> | undefined;
+  const { markSent } = deps.limiter;
+  const onWritten = markSent
+    ? () => {
+        const sentProvider = granted.provider;
+        marking = markSent.call(deps.limiter, sentProvider, granted.member).then(
+          () => undefined,
+          (err: unknown) => {
+            deps.logger.warn('could not mark a rate-limit grant as sent', { provider: sentProvider, error: (err as Error).message });
+          },
+        );
+      }
+    : undefined;
+  const result = await deps.client.send(provider, input.body, { requestId: input.requestId, onWritten });
 
   const outcome: OutcomeEvent = {
     provider: provider.id,
@@ -107,7 +125,7 @@ export async function sendThroughLimiter(deps: SendThroughLimiterDeps, input: Se
     message_id: input.body.message_id,
     ...(result.error ? { error: result.error.slice(0, 200) } : {}),
   };
-  const followUps: Promise<void>[] = [];
+  const followUps: Promise<void>[] = marking ? [marking] : [];
   if (input.publish !== false) followUps.push(publishOutcome(deps, outcome));
   if (result.kind === 'throttled') {
     const ms = Math.min(result.retryAfterMs ?? DEFAULT_THROTTLE_BACKOFF_MS, MAX_THROTTLE_BACKOFF_MS);

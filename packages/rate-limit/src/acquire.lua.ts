@@ -13,9 +13,8 @@
  * one window later overlaps the tail of this one at the provider. So each provider (and the global
  * limit) also has a theoretical arrival time (GCRA): grants are spaced W/limit apart, with
  * PACE_TOLERANCE_MS of slack; a grant that came up to PACE_CATCH_UP_MS late does not push the
- * schedule back (tat advances from the previous tat, not from now), so late wake-ups cost no
- * throughput while two sends still never leave closer than W/limit - PACE_CATCH_UP_MS. Bursts were tried (max(2, limit/10) back to back): they let the
- * mocks see 52-53 at limit 50, against exactly 50 with strict spacing.
+ * schedule back (tat advances from the previous tat, not from now). Bursts were tried (max(2,
+ * limit/10) back to back) and a 10 ms catch-up: both let the mocks see 51-53 at limit 50.
  *
  * KEYS: globalWindow, wrrState, distributionCounts, paceState, then per provider: window, backoff,
  *   probeTokens, then (when intentCount > 0) one intent key per requested slot, in waiter order
@@ -206,4 +205,25 @@ if removed == 1 then
   if pace[2] then redis.call('HSET', KEYS[4], '_global', tostring(tonumber(pace[2]) - tonumber(ARGV[4]))) end
 end
 return removed
+`;
+
+/**
+ * Moves a reservation to the moment its request actually left: a send granted at g but written
+ * to the socket at g + d (the sender's process was busy) is counted at g + d, so the next send
+ * `limit` places later is spaced from when this one really went out. The score only moves later
+ * (Redis TIME at this call, which is after the write), never earlier.
+ * KEYS: providerWindow, globalWindow. ARGV: member. Returns 1 when the reservation was still held.
+ */
+export const MARK_SENT_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local held = 0
+for i = 1, 2 do
+  local score = redis.call('ZSCORE', KEYS[i], ARGV[1])
+  if score then
+    held = 1
+    if tonumber(score) < now then redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1]) end
+  end
+end
+return held
 `;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { Logger } from '@twillow/logger';
 import type { RedisKeys } from '@twillow/redis';
-import { ACQUIRE_LUA, RELEASE_LUA, SNAPSHOT_LUA } from './acquire.lua';
+import { ACQUIRE_LUA, MARK_SENT_LUA, RELEASE_LUA, SNAPSHOT_LUA } from './acquire.lua';
 import type {
   AcquireRequest,
   AcquireResult,
@@ -40,6 +40,7 @@ type Redis2 = Redis & {
   twillowAcquire(numKeys: number, ...args: (string | number)[]): Promise<string[]>;
   twillowSnapshot(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
   twillowRelease(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  twillowMarkSent(numKeys: number, ...args: (string | number)[]): Promise<number>;
 };
 
 const MODE_CODE: Record<ProviderMode, string> = { available: 'a', probing: 'p', excluded: 'x' };
@@ -76,6 +77,7 @@ export class SharedRateLimiter {
       this.redis.defineCommand('twillowAcquire', { lua: ACQUIRE_LUA });
       this.redis.defineCommand('twillowSnapshot', { lua: SNAPSHOT_LUA });
       this.redis.defineCommand('twillowRelease', { lua: RELEASE_LUA });
+      this.redis.defineCommand('twillowMarkSent', { lua: MARK_SENT_LUA });
     }
   }
 
@@ -121,6 +123,16 @@ export class SharedRateLimiter {
       this.windowMs / this.options.totalPerSecond,
     );
     return removed === 1;
+  }
+
+  /**
+   * Counts a granted send from the moment its request was written rather than from the grant (see
+   * MARK_SENT_LUA): a stall of the sender between the two then cannot crowd the provider's window.
+   * Returns true if the reservation was still held.
+   */
+  async markSent(provider: string, member: string): Promise<boolean> {
+    const { keys } = this.deps;
+    return (await this.redis.twillowMarkSent(2, keys.providerWindow(provider), keys.globalWindow, member)) === 1;
   }
 
   /** Keeps `provider` out of rotation for `ms` (it answered 429). */

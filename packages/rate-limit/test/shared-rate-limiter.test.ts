@@ -216,6 +216,20 @@ describe('SharedRateLimiter', () => {
     expect(performance.now() - started).toBeLessThan(900);
   });
 
+  it('counts a send from when it was marked sent: the window reopens one window after the mark, not the grant', async () => {
+    const l = limiter([1], 10, { marginMs: 0 });
+    const a = await l.acquire();
+    if (a.kind !== 'granted') throw new Error('expected a grant');
+    await new Promise((r) => setTimeout(r, 300)); // the sender stalled 300 ms before its request left
+    const markedAt = performance.now();
+    expect(await l.markSent(a.provider, a.member)).toBe(true);
+    // Counted from the grant, room would open ~700 ms from now; counted from the mark, ~1000 ms.
+    const next = await l.acquire({ maxWaitMs: 5000 });
+    expect(next.kind).toBe('granted');
+    expect(performance.now() - markedAt).toBeGreaterThanOrEqual(990);
+    expect(await l.markSent('provider1', 'not-a-member')).toBe(false);
+  });
+
   it('spaces grants to one provider W/limit apart instead of handing out the window at once', async () => {
     const l = limiter([10], 100, { marginMs: 25 });
     const times: number[] = [];

@@ -37,6 +37,13 @@ const MAX_SAME_PROVIDER_RESENDS = 1;
  * behind its grant; what is left comes from the grants themselves arriving in bursts (README).
  */
 const LIMITER_MAX_BATCH = 4;
+/**
+ * A grant older than this when its request is about to leave is given back and taken again, in ms.
+ * A send is counted from when its request is written (markSent), so a late send no longer eats into
+ * the margin; what is left to guard against is a mark that lands after the grants that counted on
+ * the reservation's old place, about one window later. A quarter of a window keeps far from that.
+ */
+const MAX_GRANT_AGE_MS = 250;
 /** How long to wait for Redis at start, in ms. */
 const REDIS_READY_TIMEOUT_MS = 10_000;
 
@@ -118,8 +125,7 @@ export function composeDispatcher(config: DispatcherConfig, options: ComposeOpti
       maxSlotWaitMs: MAX_SLOT_WAIT_MS,
       missingRequestGraceMs: MISSING_REQUEST_GRACE_MS,
       intentTtlMs: SEND_INTENT_TTL_MS,
-      // Half the margin: a send that leaves later than that after its grant could crowd the next window.
-      maxGrantAgeMs: Math.max(1, config.rateLimitMarginMs / 2),
+      maxGrantAgeMs: MAX_GRANT_AGE_MS,
       sameProviderWaitMs: SAME_PROVIDER_WAIT_MS,
       maxSameProviderResends: MAX_SAME_PROVIDER_RESENDS,
     };

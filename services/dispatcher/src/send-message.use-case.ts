@@ -32,7 +32,7 @@ export interface SendMessagePolicy {
   missingRequestGraceMs: number;
   /** Life of a send intent (`{P:rl}:inflight:<id>`); must outlast any delay between two runs of a job. */
   intentTtlMs: number;
-  /** A grant older than this when the request is about to leave is given back and taken again (below the limiter margin), in ms. */
+  /** A grant older than this when the request is about to leave is given back and taken again, in ms. */
   maxGrantAgeMs?: number;
   /**
    * After an ambiguous attempt (timeout, connection lost, dispatcher killed mid-send) the message
@@ -230,8 +230,8 @@ export class SendMessageUseCase {
       }
 
       // Renew the lease before waiting for a slot (unless just taken), so that a granted slot is
-      // used at once: every await between the reservation and the request shifts the send later
-      // and eats into the limiter's margin (RATE_LIMIT_MARGIN_MS).
+      // used at once: every await between the reservation and the request shifts the send later,
+      // and a send is counted from when it leaves (markSent), so a late one costs throughput.
       if (this.now() - leaseRenewedAt >= this.policy.leaseHeadroomMs) {
         if (!(await this.renewLease(leaseKey, token))) return { kind: 'retry-later', reason: 'leased', delayMs: this.policy.leaseMs };
         leaseRenewedAt = this.now();
