@@ -3,3 +3,4 @@ export { DEFAULT_DRAIN_MS, describeListenError, listen, type RunningServer } fro
 export { requestIdMiddleware } from './request-id.middleware';
 export { apiKeyAuth, keyId, presentedKey, type ApiKeyAuth, type ApiKeyAuthOptions } from './api-key.middleware';
 export { adminSession, sendSignInPage, type AdminSession, type AdminSessionOptions, type SignInPage } from './admin-session';
+export { runService, type RunnableService, type RunServiceOptions } from './run-service';
