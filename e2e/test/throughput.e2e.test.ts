@@ -153,7 +153,7 @@ describe('sustained load at the binding rate limit (3 dispatchers)', () => {
         expect({ messages_with_retries: multi.length, non_success_answers: nonSuccess }).toEqual({ messages_with_retries: 0, non_success_answers: {} });
         expect([...details.values()].filter((d) => d.responses[0]?.provider !== d.provider).map((d) => d.id)).toEqual([]);
 
-        // DESIGN.md asks 95%; the default 40 ms margin caps it at 96.2%, and this shared 2-core host
+        // DESIGN.md asks 95%; the default 50 ms margin caps it at 95.2%, and this shared 2-core host
         // running the whole stack measured 76-93% (the same code, the queue never dry: the spread
         // is the host). Throughput is reported, not promised, here; this bound only catches a
         // dispatch path that stopped keeping up at all (a pump that polls, a lost wake-up).
