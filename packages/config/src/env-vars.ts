@@ -72,7 +72,7 @@ export const envVars = {
   RATE_LIMIT_MARGIN_MS: int(0, 500)
     .default(50)
     .describe(
-      'Safety margin added to the 1-second window, in ms: the limiter counts a send from the moment its request was written, the provider from when it arrives, and on a busy host the two can differ by tens of ms. Measured on a 2-core host running the whole stack: 25-30 ms let a provider see 51-52 in one second in some runs, 40 ms in a few. Costs at most 1 - 1000/(1000 + margin) of throughput (4.8% at 50 ms).',
+      'Safety margin added to the 1-second window, in ms: the limiter counts a send from the moment its request was written, the provider from when it arrives, and on a busy host the two can differ by tens of ms. Measured on a 2-core host running the whole stack: 25-30 ms let a provider see 51-52 in one second in some runs, 40 ms in a few, 50 ms in one of six benchmark repeats. Costs at most 1 - 1000/(1000 + margin) of throughput (4.8% at 50 ms).',
     ),
 
   // --- ingest gateway ---
