@@ -59,9 +59,10 @@ export interface SendThroughLimiterInput {
   publish?: boolean;
   /**
    * A grant older than this when the request is about to leave (the process stalled after the
-   * grant: CPU starvation, GC, a slow beforeSend) is given back and a new slot is taken, because a
-   * send that leaves late can land in the same 1-second interval at the provider as sends granted
-   * a window later. Should stay below the limiter's margin. Default: no check.
+   * grant: CPU starvation, GC, a slow beforeSend) is given back and a new slot is taken. The send
+   * is counted from when it is written (markSent), so this only guards against a mark landing
+   * after the grants that relied on the reservation's old place, about one window later; keep it
+   * well below the window. Default: no check.
    */
   maxGrantAgeMs?: number;
 }
@@ -83,11 +84,11 @@ export type LimitedSend =
  * Rejects only when the limiter does (closed, aborted by `acquire.signal`, Redis away).
  */
 export async function sendThroughLimiter(deps: SendThroughLimiterDeps, input: SendThroughLimiterInput): Promise<LimitedSend> {
-  let slot: AcquireResult;
+  const { limiter } = deps;
   let granted: Extract<AcquireResult, { kind: 'granted' }>;
   let provider: SendThroughLimiterDeps['providers'][number] | undefined;
   for (let stale = 0; ; stale++) {
-    slot = await deps.limiter.acquire(input.acquire);
+    const slot = await limiter.acquire(input.acquire);
     if (slot.kind === 'none-available') return slot;
     if (slot.kind === 'no-room') return slot;
     granted = slot;
@@ -95,22 +96,21 @@ export async function sendThroughLimiter(deps: SendThroughLimiterDeps, input: Se
     if (!provider) throw new Error(`rate limiter granted unknown provider "${granted.provider}"`);
     if (input.beforeSend && !(await input.beforeSend(provider.id))) return { kind: 'cancelled', provider: provider.id };
     const age = performance.now() - granted.grantedAt;
-    if (input.maxGrantAgeMs === undefined || !deps.limiter.release || age <= input.maxGrantAgeMs || stale >= MAX_STALE_RELEASES) break;
+    if (input.maxGrantAgeMs === undefined || !limiter.release || age <= input.maxGrantAgeMs || stale >= MAX_STALE_RELEASES) break;
     deps.logger.warn('gave back a stale rate-limit grant', { provider: provider.id, age_ms: Math.round(age), max_ms: input.maxGrantAgeMs });
-    await deps.limiter.release(granted.provider, granted.member);
+    await limiter.release(granted.provider, granted.member);
   }
 
   // The grant is counted from when the request actually leaves: a stall of this process between
   // the two (CPU, GC, a synchronous commit) would otherwise eat into the limiter's margin.
   let marking: Promise<void> | undefined;
-  const { markSent } = deps.limiter;
-  const onWritten = markSent
+  const sent = granted;
+  const onWritten = limiter.markSent
     ? () => {
-        const sentProvider = granted.provider;
-        marking = markSent.call(deps.limiter, sentProvider, granted.member).then(
+        marking = limiter.markSent!(sent.provider, sent.member).then(
           () => undefined,
           (err: unknown) => {
-            deps.logger.warn('could not mark a rate-limit grant as sent', { provider: sentProvider, error: (err as Error).message });
+            deps.logger.warn('could not mark a rate-limit grant as sent', { provider: sent.provider, error: (err as Error).message });
           },
         );
       }
@@ -130,13 +130,13 @@ export async function sendThroughLimiter(deps: SendThroughLimiterDeps, input: Se
   if (result.kind === 'throttled') {
     const ms = Math.min(result.retryAfterMs ?? DEFAULT_THROTTLE_BACKOFF_MS, MAX_THROTTLE_BACKOFF_MS);
     followUps.push(
-      deps.limiter.backoff(provider.id, Math.max(1, ms)).catch((err: unknown) => {
+      limiter.backoff(provider.id, Math.max(1, ms)).catch((err: unknown) => {
         deps.logger.warn('could not store a provider back-off', { provider: provider.id, backoff_ms: ms, error: (err as Error).message });
       }),
     );
   }
   await Promise.all(followUps);
-  return { kind: 'answered', provider: provider.id, result, waitedMs: slot.waitedMs, outcome };
+  return { kind: 'answered', provider: provider.id, result, waitedMs: granted.waitedMs, outcome };
 }
 
 /** Publishes one outcome event; a failure is logged, never thrown (health is advisory). */

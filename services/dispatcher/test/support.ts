@@ -302,15 +302,11 @@ export async function spawnService<Ready>(
   };
 }
 
-export interface DispatcherProcess extends ServiceProcess<number> {
-  port: number;
-}
+/** A dispatcher process; `ready` is the port of its /health. */
+export type DispatcherProcess = ServiceProcess<number>;
 
-export async function spawnDispatcherProcess(env: Record<string, string>): Promise<DispatcherProcess> {
-  const service = await spawnService('services/dispatcher/src/main.ts', env, 'dispatcher', (l) =>
-    l.message === 'dispatcher started' ? (l.port as number) : undefined,
-  );
-  return { ...service, port: service.ready };
+export function spawnDispatcherProcess(env: Record<string, string>): Promise<DispatcherProcess> {
+  return spawnService('services/dispatcher/src/main.ts', env, 'dispatcher', (l) => (l.message === 'dispatcher started' ? (l.port as number) : undefined));
 }
 
 /** One provider mock in its own process, on a free port. */
