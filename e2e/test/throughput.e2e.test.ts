@@ -47,7 +47,7 @@ const stack = useStack({
 
 describe('sustained load at the binding rate limit (3 dispatchers)', () => {
   it(
-    `sends every one of ${(RATE * DURATION_MS) / 1000} messages offered at ${RATE}/s with no provider above ${PROVIDER_LIMIT} in any 1 s window and dispatch >= 2/3 of ${BINDING_LIMIT}/s`,
+    `sends every one of ${(RATE * DURATION_MS) / 1000} messages offered at ${RATE}/s with no provider above ${PROVIDER_LIMIT} in any 1 s window and dispatch >= 95% of ${BINDING_LIMIT}/s`,
     withLogs(stack, async () => {
       const { gateway, mocks } = clientsFor(stack());
       await mocks.resetAll();
@@ -99,8 +99,8 @@ describe('sustained load at the binding rate limit (3 dispatchers)', () => {
         const hi = at(0.95);
         const dispatchRate = lo && hi && hi.t > lo.t ? ((hi.accepted - lo.accepted) * 1000) / (hi.t - lo.t) : 0;
         // The dispatchers' rate while they had work, next to the 5-95% figure: offered at the limit,
-        // a queue run dry by a stalled gateway would measure the gateway, not the dispatch. In every
-        // run measured the queue held a backlog throughout (busy_ms ~ the whole run).
+        // a queue run dry by a stalled gateway would measure the gateway, not the dispatch. The
+        // dispatchers now mostly keep up with the offer, so busy_ms is short (0-10 s of the 20 s).
         const gatewayAcceptedAt = run.records.filter((r) => r.id !== undefined).map((r) => r.at + r.result.ms);
         const busy = busyDispatchRate(samples, gatewayAcceptedAt, MIN_BACKLOG);
         const latencies = run.records.map((r) => (isFailure(r.result) ? Infinity : r.result.ms)).sort((a, b) => a - b);
@@ -153,11 +153,10 @@ describe('sustained load at the binding rate limit (3 dispatchers)', () => {
         expect({ messages_with_retries: multi.length, non_success_answers: nonSuccess }).toEqual({ messages_with_retries: 0, non_success_answers: {} });
         expect([...details.values()].filter((d) => d.responses[0]?.provider !== d.provider).map((d) => d.id)).toEqual([]);
 
-        // DESIGN.md asks 95%; the default 50 ms margin caps it at 95.2%, and this shared 2-core host
-        // running the whole stack measured 76-93% (the same code, the queue never dry: the spread
-        // is the host). Throughput is reported, not promised, here; this bound only catches a
-        // dispatch path that stopped keeping up at all (a pump that polls, a lost wake-up).
-        expect(dispatchRate).toBeGreaterThanOrEqual((2 / 3) * BINDING_LIMIT);
+        // DESIGN.md asks 95%. A slot is reused one window after its send's answer (1 s + 5 ms
+        // margin + the answer's latency), so this can reach ~99%; measured 98.2-98.7% on this 2-core
+        // host, 98.2% with a busy loop taking one core.
+        expect(dispatchRate).toBeGreaterThanOrEqual(0.95 * BINDING_LIMIT);
       } finally {
         sampling = false;
         await sampler;

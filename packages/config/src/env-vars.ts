@@ -70,9 +70,9 @@ export const envVars = {
     .describe('Weights of provider1..3 for the smooth weighted round-robin.'),
   PROVIDER_TIMEOUT_MS: int(1).default(5000).describe('Timeout of one provider request, in ms.'),
   RATE_LIMIT_MARGIN_MS: int(0, 500)
-    .default(50)
+    .default(5)
     .describe(
-      'Safety margin added to the 1-second window, in ms: the limiter counts a send from the moment its request was written, the provider from when it arrives, and on a busy host the two can differ by tens of ms. Measured on a 2-core host running the whole stack: 25-30 ms let a provider see 51-52 in one second in some runs, 40 ms in a few, 50 ms in one of six benchmark repeats. Costs at most 1 - 1000/(1000 + margin) of throughput (4.8% at 50 ms).',
+      "Added to the 1-second window, in ms. A send holds its place in the provider's window from its grant until one window after its answer (the provider counted it before answering), so network and host delays need no margin; this only covers the provider's clock resolution. Costs 1 - 1000/(1000 + margin + answer latency) of throughput.",
     ),
 
   // --- ingest gateway ---

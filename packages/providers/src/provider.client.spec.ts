@@ -184,28 +184,6 @@ describe('ProviderClient.send', () => {
     expect(deliveryUnknown(result)).toBe(false);
   });
 
-  it('tells onWritten once the request was handed to the OS, before the answer, and not when it never left', async () => {
-    let answered = false;
-    const server = await startServer((_req, res) => setTimeout(() => {
-      answered = true;
-      reply(200, '{}')(_req, res);
-    }, 50));
-    try {
-      const written: boolean[] = [];
-      await client.send({ id: 'provider1', url: server.url }, body, { onWritten: () => written.push(answered) });
-      expect(written).toEqual([false]); // once, while the answer was still pending
-    } finally {
-      await server.close();
-    }
-    const probe = net.createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise<void>((r) => probe.close(() => r()));
-    let refusedWritten = 0;
-    await client.send({ id: 'provider3', url: `http://127.0.0.1:${port}` }, body, { onWritten: () => refusedWritten++ });
-    expect(refusedWritten).toBe(0);
-  });
-
   it('calls a connection reset after the request was read a connection_error whose delivery is unknown', async () => {
     const server = await startServer((_req, res) => res.socket?.destroy());
     try {

@@ -19,8 +19,6 @@ export interface ProviderClientOptions {
 export interface SendOptions {
   /** The request id that travels with the message; defaults to the message id. */
   requestId?: string;
-  /** Called once the whole request has been handed to the OS (not called when it never left). */
-  onWritten?: () => void;
 }
 
 /** Idle keep-alive sockets are closed after this long, in ms (below Node's and most servers' 5 s). */
@@ -67,8 +65,6 @@ export class ProviderClient {
           'x-message-id': body.message_id,
         },
       });
-      const { onWritten } = opts;
-      if (onWritten) sending.on('request', (req: http.ClientRequest) => req.once('finish', onWritten));
       const res = await sending;
       const latencyMs = elapsed();
       const kind = classifyStatus(res.statusCode);

@@ -6,7 +6,7 @@ import type { SendResult } from './send-result';
 const logger = createLogger({ service: 'providers-test', version: 'test', level: 'error' });
 const ok: SendResult = { kind: 'success', statusCode: 200, body: '{}', providerRef: null, latencyMs: 1, retryAfterMs: null, error: null };
 
-function fakes(grantAges: number[], options: { written?: boolean } = {}) {
+function fakes(grantAges: number[], answer: SendResult = ok) {
   const released: string[] = [];
   const marked: string[] = [];
   let n = 0;
@@ -21,17 +21,16 @@ function fakes(grantAges: number[], options: { written?: boolean } = {}) {
       released.push(member);
       return true;
     },
-    markSent: async (p, member) => {
-      marked.push(`${p}:${member}`);
+    markAnswered: async (p, member) => {
+      marked.push(`${p}:${member} after ${sent.length} sent`);
       return true;
     },
   };
   const sent: string[] = [];
   const client: ProviderSender = {
-    async send(provider, body, opts) {
+    async send(provider, body) {
       sent.push(`${provider.id}:${body.message_id}`);
-      if (options.written !== false) opts?.onWritten?.();
-      return ok;
+      return answer;
     },
   };
   const deps = { limiter, client, providers: [{ id: 'provider1' as const, url: 'http://127.0.0.1:1' }], outcomes: { publish: async () => undefined }, logger };
@@ -63,16 +62,16 @@ describe('sendThroughLimiter', () => {
     expect(sent).toHaveLength(1);
   });
 
-  it('marks the grant it sent on as sent once the request was written, not the one it gave back', async () => {
+  it('marks the grant it sent on as answered once the answer is back, not the one it gave back', async () => {
     const { deps, marked } = fakes([50, 0]);
     await sendThroughLimiter(deps, input);
-    expect(marked).toEqual(['provider1:m2']);
+    expect(marked).toEqual(['provider1:m2 after 1 sent']);
   });
 
-  it('marks nothing when the request never left (the connection failed before writing)', async () => {
-    const { deps, marked, sent } = fakes([0], { written: false });
-    await sendThroughLimiter(deps, input);
-    expect(sent).toHaveLength(1);
-    expect(marked).toEqual([]);
+  it('marks the grant as answered when the request failed on the network too (the provider may have counted it)', async () => {
+    const { deps, marked } = fakes([0], { ...ok, kind: 'timeout', statusCode: null, body: null, error: 'timeout after 5000 ms' });
+    const r = await sendThroughLimiter(deps, input);
+    expect(r.kind === 'answered' && r.result.kind).toBe('timeout');
+    expect(marked).toEqual(['provider1:m1 after 1 sent']);
   });
 });

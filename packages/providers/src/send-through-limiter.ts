@@ -16,8 +16,8 @@ export interface SlotLimiter {
   backoff(provider: string, ms: number): Promise<void>;
   /** Gives back an unused reservation (see maxGrantAgeMs). */
   release?(provider: string, member: string): Promise<boolean>;
-  /** Counts a reservation from the moment its request left instead of from the grant. */
-  markSent?(provider: string, member: string): Promise<boolean>;
+  /** Tells the limiter the provider answered (or the request failed): the send was counted by then. */
+  markAnswered?(provider: string, member: string): Promise<boolean>;
 }
 
 /** Stale grants given back in a row before a send goes out anyway (an overloaded host must not starve). */
@@ -59,10 +59,9 @@ export interface SendThroughLimiterInput {
   publish?: boolean;
   /**
    * A grant older than this when the request is about to leave (the process stalled after the
-   * grant: CPU starvation, GC, a slow beforeSend) is given back and a new slot is taken. The send
-   * is counted from when it is written (markSent), so this only guards against a mark landing
-   * after the grants that relied on the reservation's old place, about one window later; keep it
-   * well below the window. Default: no check.
+   * grant: CPU starvation, GC, a slow beforeSend) is given back and a new slot is taken. The limiter
+   * counts a send as in flight for its inFlightMs from the grant until the answer is marked; this
+   * keeps grant-to-answer within that (this plus the request timeout). Default: no check.
    */
   maxGrantAgeMs?: number;
 }
@@ -101,21 +100,15 @@ export async function sendThroughLimiter(deps: SendThroughLimiterDeps, input: Se
     await limiter.release(granted.provider, granted.member);
   }
 
-  // The grant is counted from when the request actually leaves: a stall of this process between
-  // the two (CPU, GC, a synchronous commit) would otherwise eat into the limiter's margin.
-  let marking: Promise<void> | undefined;
-  const sent = granted;
-  const onWritten = limiter.markSent
-    ? () => {
-        marking = limiter.markSent!(sent.provider, sent.member).then(
-          () => undefined,
-          (err: unknown) => {
-            deps.logger.warn('could not mark a rate-limit grant as sent', { provider: sent.provider, error: (err as Error).message });
-          },
-        );
-      }
-    : undefined;
-  const result = await deps.client.send(provider, input.body, { requestId: input.requestId, onWritten });
+  const result = await deps.client.send(provider, input.body, { requestId: input.requestId });
+  // The provider counted the send before it answered: from now on its slot only has to stay one
+  // window away from this moment (see MARK_ANSWERED_LUA), instead of the in-flight hold.
+  const marking = limiter.markAnswered?.(granted.provider, granted.member).then(
+    () => undefined,
+    (err: unknown) => {
+      deps.logger.warn('could not mark a rate-limit grant as answered', { provider: provider.id, error: (err as Error).message });
+    },
+  );
 
   const outcome: OutcomeEvent = {
     provider: provider.id,

@@ -1,34 +1,40 @@
 /**
  * The limiter's one write path, run atomically in Redis so every dispatcher replica shares it.
  *
- * For up to `want` sends it: trims each sliding-window log to the last `W` ms (Redis TIME, one clock
- * for all replicas), picks a provider by smooth weighted round-robin among the eligible ones (not
- * excluded, not backing off, probe tokens left if probing, room in its window, and its pace), checks
- * the global window and pace, and records the reservation in both logs. Nothing is recorded unless
- * both logs have room, so no provider and no interval of W ms ever holds more than its limit of
- * reservations.
+ * For up to `want` sends it: trims each sliding-window log, picks a provider by smooth weighted
+ * round-robin among the eligible ones (not excluded, not backing off, probe tokens left if probing,
+ * room in its window, and its pace), checks the global window and pace, and records the
+ * reservation in both logs. Nothing is recorded unless both logs have room.
  *
- * Pacing: the logs alone would hand out a whole window's budget the moment room opens, and 50 sends
- * leaving one process within a few ms reach the provider spread over tens of ms, so the next burst
- * one window later overlaps the tail of this one at the provider. So each provider (and the global
- * limit) also has a theoretical arrival time (GCRA): grants are spaced W/limit apart, with
- * PACE_TOLERANCE_MS of slack; a grant that came up to PACE_CATCH_UP_MS late does not push the
- * schedule back (tat advances from the previous tat, not from now). Bursts were tried (max(2,
- * limit/10) back to back) and a 10 ms catch-up: both let the mocks see 51-53 at limit 50.
+ * What a log entry's score means: a moment by which the provider has surely counted the send. A new
+ * reservation cannot have reached the provider before now (Redis TIME, one clock for all replicas),
+ * and it is recorded as in flight, at now + inFlightMs, until MARK_ANSWERED_LUA moves it to the
+ * moment its answer (or network error) was back, when the provider had certainly counted it. An
+ * entry leaves the log W ms (1 s plus a small margin) after its score. So a send granted now is at
+ * least one second after every arrival still outside the log: the limit holds by causality, not
+ * by an assumption about how long requests take to travel, however loaded the hosts are.
+ *
+ * Pacing: the logs alone would hand out a whole window's budget the moment room opens; each
+ * provider (and the global limit) also has a theoretical arrival time (GCRA): grants are spaced
+ * W/limit apart, with PACE_TOLERANCE_MS of slack; a grant that came up to PACE_CATCH_UP_MS late
+ * does not push the schedule back (tat advances from the previous tat, not from now).
  *
  * KEYS: globalWindow, wrrState, distributionCounts, paceState, then per provider: window, backoff,
  *   probeTokens, then (when intentCount > 0) one intent key per requested slot, in waiter order
- * ARGV: windowMs, globalLimit, providerCount, want, memberTag, intentCount, intentTtlMs,
+ * ARGV: windowMs, globalLimit, providerCount, want, memberTag, intentCount, intentTtlMs, inFlightMs,
  *   then per provider: id, limit, weight, mode(a|p|x), then one intent payload per intent key
  * Returns: { waitMs, id1, member1, id2, member2, ... } where waitMs is '0' when all `want` were granted,
  * the ms until room may open otherwise, or '-1' when no provider is a candidate at all (all excluded
- * or out of probes). For the g-th grant the script also sets the g-th intent key to
- * `<provider> <payload>`, atomically with the reservation: a sender that crashes after the grant
- * leaves a record of where the message may have gone, without a round trip between grant and send.
+ * or out of probes). Room held by a send still in flight opens when its answer comes, which only
+ * MARK_ANSWERED_LUA knows: such a wait is PENDING_RECHECK_MS. For the g-th grant the script also
+ * sets the g-th intent key to `<provider> <payload>`, atomically with the reservation: a sender that
+ * crashes after the grant leaves a record of where the message may have gone, without a round trip
+ * between grant and send.
  */
 export const ACQUIRE_LUA = `
 local PACE_TOLERANCE_MS = 2
 local PACE_CATCH_UP_MS = 2
+local PENDING_RECHECK_MS = 10
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local W = tonumber(ARGV[1])
@@ -38,7 +44,8 @@ local want = tonumber(ARGV[4])
 local tag = ARGV[5]
 local intents = tonumber(ARGV[6])
 local intentTtl = tonumber(ARGV[7])
-local P = 8
+local inFlight = tonumber(ARGV[8])
+local P = 9
 local cutoff = now - W
 
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', cutoff)
@@ -97,8 +104,8 @@ for g = 1, want do
   cw[best] = cw[best] - total
   local member = tag .. ':' .. g
   local k = 5 + 3 * (best - 1)
-  redis.call('ZADD', KEYS[k], now, member)
-  redis.call('ZADD', KEYS[1], now, member)
+  redis.call('ZADD', KEYS[k], now + inFlight, member)
+  redis.call('ZADD', KEYS[1], now + inFlight, member)
   counts[best] = counts[best] + 1
   gcount = gcount + 1
   tat[best] = math.max(tat[best], now - PACE_CATCH_UP_MS) + spacing[best]
@@ -125,7 +132,7 @@ if #granted > 0 then
   end
   redis.call('HSET', KEYS[2], unpack(flat))
   redis.call('HSET', KEYS[4], unpack(paceFlat))
-  local ttl = math.ceil(W) + 1000
+  local ttl = math.ceil(W + inFlight) + 1000
   redis.call('PEXPIRE', KEYS[1], ttl)
   redis.call('PEXPIRE', KEYS[4], ttl)
   for i = 1, n do redis.call('PEXPIRE', KEYS[5 + 3 * (i - 1)], ttl) end
@@ -137,15 +144,20 @@ end
 
 -- When could the next send go? The earliest moment any candidate provider has room and pace, and
 -- not before the global window has room and pace.
+local function opensIn(key, idx)
+  local entry = redis.call('ZRANGE', key, idx, idx, 'WITHSCORES')
+  local score = tonumber(entry[2])
+  if score > now then return PENDING_RECHECK_MS end
+  return score + W - now
+end
+
 local wait = nil
 for i = 1, n do
   if candidate(i) then
     local w = 0
     if backoff[i] > 0 then w = backoff[i] end
     if counts[i] >= limits[i] then
-      local idx = counts[i] - limits[i]
-      local oldest = redis.call('ZRANGE', KEYS[5 + 3 * (i - 1)], idx, idx, 'WITHSCORES')
-      local open = tonumber(oldest[2]) + W - now
+      local open = opensIn(KEYS[5 + 3 * (i - 1)], counts[i] - limits[i])
       if open > w then w = open end
     end
     local paceOpen = tat[i] - tol[i] - now
@@ -157,9 +169,7 @@ if wait == nil then
   return { '-1', unpack(granted) }
 end
 if gcount >= G then
-  local idx = gcount - G
-  local oldest = redis.call('ZRANGE', KEYS[1], idx, idx, 'WITHSCORES')
-  local open = tonumber(oldest[2]) + W - now
+  local open = opensIn(KEYS[1], gcount - G)
   if open > wait then wait = open end
 end
 local gpaceOpen = gtat - gtol - now
@@ -208,21 +218,20 @@ return removed
 `;
 
 /**
- * Moves a reservation to the moment its request actually left: a send granted at g but written
- * to the socket at g + d (the sender's process was busy) is counted at g + d, so the next send
- * `limit` places later is spaced from when this one really went out. The score only moves later
- * (Redis TIME at this call, which is after the write), never earlier.
+ * Moves a reservation to the moment its answer (or network error) was back: the provider counted
+ * the send before it answered, so from now on the entry only has to stay W ms from this moment.
+ * Until then it sat at grant + inFlightMs (see ACQUIRE_LUA). Redis TIME at this call is after the
+ * answer was read, whatever the sender's process or the network did in between.
  * KEYS: providerWindow, globalWindow. ARGV: member. Returns 1 when the reservation was still held.
  */
-export const MARK_SENT_LUA = `
+export const MARK_ANSWERED_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local held = 0
 for i = 1, 2 do
-  local score = redis.call('ZSCORE', KEYS[i], ARGV[1])
-  if score then
+  if redis.call('ZSCORE', KEYS[i], ARGV[1]) then
     held = 1
-    if tonumber(score) < now then redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1]) end
+    redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1])
   end
 end
 return held

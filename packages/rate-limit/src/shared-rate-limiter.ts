@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { Logger } from '@twillow/logger';
 import type { RedisKeys } from '@twillow/redis';
-import { ACQUIRE_LUA, MARK_SENT_LUA, RELEASE_LUA, SNAPSHOT_LUA } from './acquire.lua';
+import { ACQUIRE_LUA, MARK_ANSWERED_LUA, RELEASE_LUA, SNAPSHOT_LUA } from './acquire.lua';
 import type {
   AcquireRequest,
   AcquireResult,
@@ -17,11 +17,17 @@ export interface SharedRateLimiterOptions {
   /** Most sends across all providers in any 1-second interval. */
   totalPerSecond: number;
   /**
-   * Added to the 1-second window, in ms. A reservation is made when the script runs but the request
-   * reaches the provider a little later; if one send is delayed more than the next one `limit`
-   * sends later, the provider could count them inside one second. The margin absorbs that jitter.
+   * Added to the 1-second window, in ms. A send leaves its window 1 s + marginMs after its answer
+   * (see ACQUIRE_LUA); the margin only covers the provider's clock resolution and rate.
    */
   marginMs: number;
+  /**
+   * How long a granted send counts as in flight before its answer is marked, in ms: longer than any
+   * send can take from grant to answer (the request timeout plus the largest stall allowed between
+   * grant and request). A sender that dies mid-send holds its slot this long plus the window.
+   * Default 10,000.
+   */
+  inFlightMs?: number;
   /** Most reservations one script call makes for waiting callers. */
   maxBatch?: number;
   /** The health view's current mode of each provider, consulted on every attempt. */
@@ -40,8 +46,10 @@ type Redis2 = Redis & {
   twillowAcquire(numKeys: number, ...args: (string | number)[]): Promise<string[]>;
   twillowSnapshot(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
   twillowRelease(numKeys: number, ...args: (string | number)[]): Promise<number>;
-  twillowMarkSent(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  twillowMarkAnswered(numKeys: number, ...args: (string | number)[]): Promise<number>;
 };
+
+const DEFAULT_IN_FLIGHT_MS = 10_000;
 
 const MODE_CODE: Record<ProviderMode, string> = { available: 'a', probing: 'p', excluded: 'x' };
 
@@ -57,6 +65,7 @@ export class SharedRateLimiter {
   private readonly redis: Redis2;
   private readonly windowMs: number;
   private readonly maxBatch: number;
+  private readonly inFlightMs: number;
   private readonly tag = randomBytes(6).toString('hex');
   private seq = 0;
   private readonly waiters: Waiter[] = [];
@@ -73,11 +82,12 @@ export class SharedRateLimiter {
     this.redis = deps.redis as Redis2;
     this.windowMs = 1000 + options.marginMs;
     this.maxBatch = options.maxBatch ?? 64;
+    this.inFlightMs = options.inFlightMs ?? DEFAULT_IN_FLIGHT_MS;
     if ((this.redis as unknown as Record<string, unknown>).twillowAcquire === undefined) {
       this.redis.defineCommand('twillowAcquire', { lua: ACQUIRE_LUA });
       this.redis.defineCommand('twillowSnapshot', { lua: SNAPSHOT_LUA });
       this.redis.defineCommand('twillowRelease', { lua: RELEASE_LUA });
-      this.redis.defineCommand('twillowMarkSent', { lua: MARK_SENT_LUA });
+      this.redis.defineCommand('twillowMarkAnswered', { lua: MARK_ANSWERED_LUA });
     }
   }
 
@@ -126,13 +136,13 @@ export class SharedRateLimiter {
   }
 
   /**
-   * Counts a granted send from the moment its request was written rather than from the grant (see
-   * MARK_SENT_LUA): a stall of the sender between the two then cannot crowd the provider's window.
+   * Tells the windows that a granted send's answer (or network error) is back, so the provider has
+   * counted it: its slot opens one window from now instead of after inFlightMs (MARK_ANSWERED_LUA).
    * Returns true if the reservation was still held.
    */
-  async markSent(provider: string, member: string): Promise<boolean> {
+  async markAnswered(provider: string, member: string): Promise<boolean> {
     const { keys } = this.deps;
-    return (await this.redis.twillowMarkSent(2, keys.providerWindow(provider), keys.globalWindow, member)) === 1;
+    return (await this.redis.twillowMarkAnswered(2, keys.providerWindow(provider), keys.globalWindow, member)) === 1;
   }
 
   /** Keeps `provider` out of rotation for `ms` (it answered 429). */
@@ -306,6 +316,7 @@ export class SharedRateLimiter {
       `${this.tag}:${++this.seq}`,
       intents.length,
       intents[0]?.ttlMs ?? 0,
+      this.inFlightMs,
     ];
     for (const p of providers) {
       keyList.push(keys.providerWindow(p.id), keys.providerBackoff(p.id), keys.probeTokens(p.id));

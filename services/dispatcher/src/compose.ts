@@ -28,22 +28,20 @@ const SAME_PROVIDER_WAIT_MS = 60_000;
 /** Resends to the provider of an unconfirmed attempt that may end unconfirmed again before the message goes elsewhere. */
 const MAX_SAME_PROVIDER_RESENDS = 1;
 /**
- * Most slots one limiter script call grants to this process's waiting jobs. The limiter counts a
- * send when it grants it; every granted job then starts its request in the same tick, so the last
- * of a batch of n leaves after the other n-1 (about 0.3 ms of CPU each, far more on a loaded host).
- * A large batch therefore goes out over tens to hundreds of ms, more than RATE_LIMIT_MARGIN_MS
- * absorbs, and a burst granted one window later can overlap its tail at the provider (seen: 82 in
- * one second at limit 50 with batches of 64, 55-60 with 4 or 1). Small batches keep each send right
- * behind its grant; what is left comes from the grants themselves arriving in bursts (README).
+ * Most slots one limiter script call grants to this process's waiting jobs. Every granted job
+ * starts its request in the same tick, so a large batch leaves as a burst; small batches keep each
+ * send right behind its grant and the provider's load even. (Bursts cannot break the limit: a slot
+ * is only reused one window after the answer of the send that held it.)
  */
 const LIMITER_MAX_BATCH = 4;
 /**
  * A grant older than this when its request is about to leave is given back and taken again, in ms.
- * A send is counted from when its request is written (markSent), so a late send no longer eats into
- * the margin; what is left to guard against is a mark that lands after the grants that counted on
- * the reservation's old place, about one window later. A quarter of a window keeps far from that.
+ * The limiter holds a send as in flight for LIMITER_IN_FLIGHT_SLACK_MS + MAX_GRANT_AGE_MS + the
+ * request timeout after its grant; giving back stale grants keeps every send inside that hold.
  */
 const MAX_GRANT_AGE_MS = 250;
+/** Added to the longest grant-to-answer time (stale-grant age plus request timeout) for the limiter's in-flight hold, in ms. */
+const LIMITER_IN_FLIGHT_SLACK_MS = 1000;
 /** How long to wait for Redis at start, in ms. */
 const REDIS_READY_TIMEOUT_MS = 10_000;
 
@@ -106,6 +104,7 @@ export function composeDispatcher(config: DispatcherConfig, options: ComposeOpti
         providers: config.providers.map((p) => ({ id: p.id, ratePerSecond: p.ratePerSecond, weight: p.weight })),
         totalPerSecond: config.totalRatePerSecond,
         marginMs: config.rateLimitMarginMs,
+        inFlightMs: MAX_GRANT_AGE_MS + config.providerTimeoutMs + LIMITER_IN_FLIGHT_SLACK_MS,
         maxBatch: LIMITER_MAX_BATCH,
         currentModes: () => Object.fromEntries(config.providers.map((p) => [p.id, modeOf(p.id)])),
       },

@@ -26,7 +26,7 @@ export function meteredLimiter(limiter: SlotLimiter, metrics: Metrics): SlotLimi
     },
     backoff: (provider, ms) => limiter.backoff(provider, ms),
     ...(limiter.release ? { release: (provider: string, member: string) => limiter.release!(provider, member) } : {}),
-    ...(limiter.markSent ? { markSent: (provider: string, member: string) => limiter.markSent!(provider, member) } : {}),
+    ...(limiter.markAnswered ? { markAnswered: (provider: string, member: string) => limiter.markAnswered!(provider, member) } : {}),
   };
 }
 

@@ -230,8 +230,8 @@ export class SendMessageUseCase {
       }
 
       // Renew the lease before waiting for a slot (unless just taken), so that a granted slot is
-      // used at once: every await between the reservation and the request shifts the send later,
-      // and a send is counted from when it leaves (markSent), so a late one costs throughput.
+      // used at once: every await between the reservation and the request holds the slot longer
+      // (it is counted from the grant until one window after the answer), which costs throughput.
       if (this.now() - leaseRenewedAt >= this.policy.leaseHeadroomMs) {
         if (!(await this.renewLease(leaseKey, token))) return { kind: 'retry-later', reason: 'leased', delayMs: this.policy.leaseMs };
         leaseRenewedAt = this.now();

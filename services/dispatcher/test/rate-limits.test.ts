@@ -5,8 +5,9 @@ import { maxInWindow, ratePerSecond, startHarness, type Harness } from './suppor
 jest.retryTimes(1, { logErrorsBeforeRetry: true });
 
 /**
- * At the default RATE_LIMIT_MARGIN_MS (a send granted by the limiter may reach the provider a few
- * ms late on a crowded machine; the backlog then drains at most at 1000/(1000 + margin) of the limit).
+ * At the default RATE_LIMIT_MARGIN_MS. A slot is reused one window (1 s + margin) after the answer
+ * of the send that held it, so the backlog drains at most at 1000/(1000 + margin + answer latency)
+ * of the limit, about 99% with these instant mocks.
  * Dispatchers and mocks run as their own processes, as in production: arrivals are stamped by the
  * providers' own clocks, not by this test's event loop.
  *
@@ -23,12 +24,10 @@ describe('three dispatchers draining a backlog of 1,500 at 50/s per provider', (
   }, 90000);
   afterAll(() => h.close(), 60000);
 
-  // DESIGN.md asks >= 95%. At the default 50 ms margin the ceiling is 1000/1050 = 95.2% of 150/s;
-  // the sustained rate (5% to 95% of the sends, as the end-to-end scenario measures it) came out at
-  // 92.5-94.1% here (93.3-95.5% at 40 ms), the whole span 90.7-94.4% (the workers take ~0.1-0.3 s
-  // to fetch their first jobs).
-  // The assertions guard against regressions (90% sustained, 85% whole); the figures are reported.
-  it('sends every message, keeps each provider within 50 in any 1 s and drains at >= 90% of 150/s', async () => {
+  // DESIGN.md asks >= 95%. Measured here: sustained (5% to 95% of the sends, as the end-to-end
+  // scenario measures it) 98.7-98.9% of 150/s, first to last send 97.9-98.6%; with two busy loops
+  // competing for the 2 cores 97.7% / 96.2%, with three 93.8% / 93.3% (limits still held at 50).
+  it('sends every message, keeps each provider within 50 in any 1 s and drains at >= 95% of 150/s', async () => {
     await h.resetMocks();
     const ids = await h.enqueue(1500);
     await h.waitForTerminal(ids, 40000);
@@ -52,8 +51,8 @@ describe('three dispatchers draining a backlog of 1,500 at 50/s per provider', (
     for (const times of arrivals) expect(maxInWindow(times)).toBeLessThanOrEqual(50);
     expect(stats.reduce((n, s) => n + s.accepted, 0)).toBe(1500);
 
-    expect(sustained.perSecond).toBeGreaterThanOrEqual(0.9 * 150);
-    expect(whole.perSecond).toBeGreaterThanOrEqual(0.85 * 150);
+    expect(sustained.perSecond).toBeGreaterThanOrEqual(0.95 * 150);
+    expect(whole.perSecond).toBeGreaterThanOrEqual(0.95 * 150);
   }, 60000);
 });
 

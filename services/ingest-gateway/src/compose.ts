@@ -92,6 +92,8 @@ export async function composeGateway(config: GatewayConfig, options: ComposeOpti
       providers: config.providers.map((p) => ({ id: p.id, ratePerSecond: p.ratePerSecond, weight: p.weight })),
       totalPerSecond: env.TOTAL_RATE_LIMIT,
       marginMs: env.RATE_LIMIT_MARGIN_MS,
+      // A direct send leaves right after its grant; its answer comes within the request timeout.
+      inFlightMs: env.PROVIDER_TIMEOUT_MS + 1000,
       currentModes: modes,
     },
   );
