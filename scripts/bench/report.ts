@@ -79,8 +79,8 @@ export function chartInput(r: BenchReport): ChartInput {
     const a = r.accuracy;
     bars.push({
       label: 'Backlog drain / binding limit',
-      detail: `${a.drainRateWindowed.median.toFixed(1)}/s (windowed) vs ${a.limits.binding}/s`,
-      value: a.ratioWindowed,
+      detail: `${a.drainRateSustained.median.toFixed(1)}/s (5-95% of sends) vs ${a.limits.binding}/s`,
+      value: a.ratioSustained,
       target: a.targets.drainRatioAtLeast,
       kind: 'min',
       met: a.targets.drainMet,
@@ -137,7 +137,7 @@ export function renderMarkdown(r: BenchReport): string {
   if (r.accuracy) {
     const a = r.accuracy;
     md.push(
-      `| backlog drain vs binding limit ${a.limits.binding}/s | ${pct(a.ratioWindowed)} windowed (${a.drainRateWindowed.median.toFixed(1)}/s); ${pct(a.ratioFirstToLast)} first-to-last | >= 95% (aim 99%) | ${yes(a.targets.drainMet)} |`,
+      `| backlog drain vs binding limit ${a.limits.binding}/s | ${pct(a.ratioSustained)} sustained (${a.drainRateSustained.median.toFixed(1)}/s, 5-95% of sends); ${pct(a.ratioFirstToLast)} first-to-last; ${pct(a.ratioWindowed)} windowed | >= 95% (aim 99%) | ${yes(a.targets.drainMet)} |`,
     );
     md.push(`| most requests at one provider in any 1 s window | ${a.worstProviderPeak1s} (worst of ${a.repeats.length} repeat(s) x 3 providers) | <= ${a.limits.provider} | ${yes(a.worstProviderPeak1s <= a.limits.provider)} |`);
     md.push(`| most sends over all providers in any 1 s window | ${a.worstGlobalPeak1s} | <= ${a.limits.total} | ${yes(a.worstGlobalPeak1s <= a.limits.total)} |`);
@@ -241,25 +241,27 @@ export function renderMarkdown(r: BenchReport): string {
     md.push('');
     md.push(
       'Send times are the stored answer times minus their latency (every attempt that reached a provider). First-to-last = (delivered - 1) / span; ' +
-        'windowed = delivered / (span + 1 s), which a perfect limiter brings to exactly 100% of the limit (first-to-last overstates it by one window: up to ' +
-        `${pct((a.backlog - 1) / (a.backlog / a.limits.binding - 1) / a.limits.binding)} for ${int(a.backlog)} messages). The target is judged on the windowed rate. ` +
+        'sustained = sends between the 5% and the 95% send / their span (the steady rate, as the tests measure it; the target is judged on it); ' +
+        'windowed = delivered / (span + 1 s), which a limiter sending each window\'s budget at once brings to 100% of the limit, but a paced one ' +
+        `(ours: sends W/limit apart) to at most ${pct(a.backlog / (a.backlog / a.limits.binding + 1) / a.limits.binding)} for ${int(a.backlog)} messages. ` +
         'The judged peaks are the mocks\' own counts on arrival (max_in_any_1s_window, throttled arrivals included); the send-start peaks, from the dispatchers\' side, ' +
         'tell a limiter that admitted too many apart from requests admitted in time but bunched up on the way (a loaded machine delays sends by up to hundreds of ms).',
     );
     md.push('');
-    md.push('| repeat | enqueued | enqueue s (rate/s) | delivered | attempts | drain span s | first-to-last /s | windowed /s | peak p1 / p2 / p3 (at mock) | peak p1 / p2 / p3 (at send start) | global peak (send start) | throttled p1 / p2 / p3 | failed | not final |');
-    md.push('|---:|---:|---|---:|---:|---:|---:|---:|---|---|---:|---|---:|---:|');
+    md.push('| repeat | enqueued | enqueue s (rate/s) | delivered | attempts | drain span s | first-to-last /s | windowed /s | sustained /s | peak p1 / p2 / p3 (at mock) | peak p1 / p2 / p3 (at send start) | global peak (send start) | throttled p1 / p2 / p3 | failed | not final |');
+    md.push('|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---|---:|---|---:|---:|');
     a.repeats.forEach((x, k) => {
       md.push(
-        `| ${k + 1} | ${int(x.enqueued)} | ${x.enqueueS.toFixed(1)} (${int(x.enqueueRate)}) | ${int(x.delivered)} | ${int(x.attempts)} | ${x.drainSpanS.toFixed(2)} | ${x.drainRateFirstToLast.toFixed(1)} | ${x.drainRateWindowed.toFixed(1)} | ` +
+        `| ${k + 1} | ${int(x.enqueued)} | ${x.enqueueS.toFixed(1)} (${int(x.enqueueRate)}) | ${int(x.delivered)} | ${int(x.attempts)} | ${x.drainSpanS.toFixed(2)} | ${x.drainRateFirstToLast.toFixed(1)} | ${x.drainRateWindowed.toFixed(1)} | ${x.drainRateSustained.toFixed(1)} | ` +
           `${PROVIDERS.map((p) => x.providers[p].peak1s).join(' / ')} | ${PROVIDERS.map((p) => x.providers[p].sendSidePeak1s).join(' / ')} | ${x.globalPeak1s} | ${PROVIDERS.map((p) => x.providers[p].throttled).join(' / ')} | ` +
           `${PROVIDERS.reduce((n, p) => n + x.providers[p].failed, 0)} | ${x.notFinal} |`,
       );
     });
     md.push('');
     md.push(
-      `- Drain rate (median of ${a.repeats.length}): **${a.drainRateWindowed.median.toFixed(1)}/s windowed = ${pct(a.ratioWindowed)}** of ${a.limits.binding}/s ` +
-        `(target >= 95%, aim 99%): ${yes(a.targets.drainMet)}; first-to-last ${a.drainRateFirstToLast.median.toFixed(1)}/s = ${pct(a.ratioFirstToLast)}`,
+      `- Drain rate (median of ${a.repeats.length}): **${a.drainRateSustained.median.toFixed(1)}/s sustained = ${pct(a.ratioSustained)}** of ${a.limits.binding}/s ` +
+        `(target >= 95%, aim 99%): ${yes(a.targets.drainMet)}; first-to-last ${a.drainRateFirstToLast.median.toFixed(1)}/s = ${pct(a.ratioFirstToLast)}; ` +
+        `windowed ${a.drainRateWindowed.median.toFixed(1)}/s = ${pct(a.ratioWindowed)}`,
     );
     md.push(`- Most requests any provider saw in any 1 s window: **${a.worstProviderPeak1s}** (limit ${a.limits.provider}): ${yes(a.worstProviderPeak1s <= a.limits.provider)}; over all providers: ${a.worstGlobalPeak1s} (limit ${a.limits.total})`);
     md.push(`- Throttled (429 from a mock): ${a.throttledTotal}; failed (5xx): ${a.failedTotal}`);
