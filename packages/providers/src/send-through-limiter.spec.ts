@@ -74,4 +74,11 @@ describe('sendThroughLimiter', () => {
     expect(r.kind === 'answered' && r.result.kind).toBe('timeout');
     expect(marked).toEqual(['provider1:m1 after 1 sent']);
   });
+
+  it('gives the slot back and sends nothing when beforeSend declines (the lease was lost)', async () => {
+    const { deps, released, sent, marked } = fakes([0]);
+    const r = await sendThroughLimiter(deps, { ...input, beforeSend: async () => false });
+    expect(r).toEqual({ kind: 'cancelled', provider: 'provider1' });
+    expect({ released, sent, marked }).toEqual({ released: ['m1'], sent: [], marked: [] });
+  });
 });

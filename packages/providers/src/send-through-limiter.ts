@@ -48,7 +48,7 @@ export interface SendThroughLimiterInput {
   acquire: AcquireRequest;
   /**
    * Called once a slot is granted, right before the request goes out; returning false cancels the
-   * send (the dispatcher checks that it still holds the message's lease). The slot stays spent.
+   * send (the dispatcher checks that it still holds the message's lease) and gives the slot back.
    */
   beforeSend?: (provider: string) => Promise<boolean>;
   /**
@@ -93,7 +93,13 @@ export async function sendThroughLimiter(deps: SendThroughLimiterDeps, input: Se
     granted = slot;
     provider = deps.providers.find((p) => p.id === granted.provider);
     if (!provider) throw new Error(`rate limiter granted unknown provider "${granted.provider}"`);
-    if (input.beforeSend && !(await input.beforeSend(provider.id))) return { kind: 'cancelled', provider: provider.id };
+    if (input.beforeSend && !(await input.beforeSend(provider.id))) {
+      // Nothing went out: a held slot would count as in flight for the limiter's whole hold.
+      await limiter.release?.(granted.provider, granted.member).catch((err: unknown) => {
+        deps.logger.warn('could not give back an unused rate-limit grant', { provider: granted.provider, error: (err as Error).message });
+      });
+      return { kind: 'cancelled', provider: provider.id };
+    }
     const age = performance.now() - granted.grantedAt;
     if (input.maxGrantAgeMs === undefined || !limiter.release || age <= input.maxGrantAgeMs || stale >= MAX_STALE_RELEASES) break;
     deps.logger.warn('gave back a stale rate-limit grant', { provider: provider.id, age_ms: Math.round(age), max_ms: input.maxGrantAgeMs });
