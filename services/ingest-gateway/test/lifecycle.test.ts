@@ -70,7 +70,13 @@ describe('enqueue sweeper', () => {
     const job = await waitFor(() => gw.gateway.queue.getJob(id), 5000, 100, 'the sweeper to re-queue the processing row');
     expect(job.data).toMatchObject({ message_id: id, phone: VALID_E164, text: 'interrupted' });
     expect((await gw.gateway.database.repository.findById(id))?.status).toBe('processing');
-    const line = gw.logs.find((l) => Array.isArray(l.message_ids) && (l.message_ids as string[]).includes(id));
+    // The sweeper logs after the add resolves, so the line may follow the job by a moment (CI saw it missing).
+    const line = await waitFor(
+      () => gw.logs.find((l) => Array.isArray(l.message_ids) && (l.message_ids as string[]).includes(id)),
+      2000,
+      20,
+      'the sweeper log line naming the message',
+    );
     expect(line).toMatchObject({ level: 'warn', count: 1 });
     expect(String(line?.message)).toContain('re-queued processing requests that had no job');
   });
