@@ -58,14 +58,13 @@ export class ProviderClient {
     const started = performance.now();
     const elapsed = () => Math.max(0, Math.round(performance.now() - started));
     try {
-      const sending = this.got.post(provider.url, {
+      const res = await this.got.post(provider.url, {
         json: { phone: body.phone, text: body.text, message_id: body.message_id },
         headers: {
           'x-request-id': opts.requestId ?? body.message_id,
           'x-message-id': body.message_id,
         },
       });
-      const res = await sending;
       const latencyMs = elapsed();
       const kind = classifyStatus(res.statusCode);
       const text = typeof res.body === 'string' ? res.body : String(res.body ?? '');
