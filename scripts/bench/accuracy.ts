@@ -18,6 +18,7 @@
  * Repeats run on the same stack (mocks reset between them) while the time budget allows.
  */
 import Database from 'better-sqlite3';
+import { sendRate } from '@twillow/testing';
 import { clientsFor, phoneFor } from '../../e2e/src/clients';
 import { isFailure } from '../../e2e/src/http.client';
 import { maxInAnyWindow, openQueue, sleep, sumOf } from '../../e2e/src/scenario.helpers';
@@ -198,7 +199,9 @@ async function oneRepeat(stack: E2EStack, o: AccuracyOptions, repeat: number): P
     drainSpanS: spanMs / 1000,
     drainRateFirstToLast: spanMs > 0 ? ((delivered - 1) * 1000) / spanMs : 0,
     drainRateWindowed: (delivered * 1000) / (spanMs + 1000),
-    drainRateSustained: sustainedRate(sendTimes),
+    // Between the 5% and the 95% send, as the tests measure it. The windowed rate suits a limiter
+    // that sends each window's budget at once; a paced one (ours) reaches at most n/(n/limit + 1 s).
+    drainRateSustained: sendRate(sendTimes, 0.05, 0.95).perSecond,
     notFinal,
     providers,
     globalPeak1s: maxInAnyWindow(sendTimes).max,
@@ -273,18 +276,4 @@ export async function benchAccuracy(o: AccuracyOptions): Promise<AccuracyResult>
     ratioFirstToLast: firstToLast.median / BINDING_LIMIT,
     targets: { drainRatioAtLeast: 0.95, aimRatio: 0.99, peakAtMost: PROVIDER_LIMIT, drainMet, peakMet, met: drainMet && peakMet },
   };
-}
-
-/**
- * Sends per second between the 5% and the 95% send (times sorted ascending), as the dispatcher and
- * e2e tests measure it: the steady rate of the drain. The windowed rate (delivered / (span + 1 s))
- * suits a limiter that sends each window's budget at once; a paced one spreads it over the window,
- * and its ideal windowed rate for n sends at the limit is n / (n / limit + 1 s), 95.2% here.
- */
-function sustainedRate(sorted: number[]): number {
-  if (sorted.length < 20) return 0;
-  const lo = Math.floor(sorted.length * 0.05);
-  const hi = Math.ceil(sorted.length * 0.95) - 1;
-  const spanMs = sorted[hi] - sorted[lo];
-  return spanMs > 0 ? ((hi - lo) * 1000) / spanMs : 0;
 }

@@ -1,6 +1,6 @@
 /**
- * Helpers for tests only (never imported by production code): unique Redis key spaces,
- * the Redis URL tests use, and temporary directories.
+ * Helpers for tests and benchmarks only (never imported by production code): unique Redis key
+ * spaces, the Redis URL tests use, temporary directories, polling, and send rates.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -37,4 +37,18 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 10000,
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/**
+ * Events per second between two points of `times` (ms, any order): by default from the first to
+ * the last; `from`/`to` (fractions of the count) give the sustained rate, e.g. 0.05-0.95 leaves out
+ * the start of a burst (workers fetching their first jobs) and the last stragglers.
+ */
+export function sendRate(times: readonly number[], from = 0, to = 1): { count: number; spanMs: number; perSecond: number } {
+  const t = [...times].sort((a, b) => a - b);
+  if (t.length < 2) return { count: t.length, spanMs: 0, perSecond: 0 };
+  const lo = Math.floor(from * (t.length - 1));
+  const hi = Math.ceil(to * (t.length - 1));
+  const spanMs = t[hi] - t[lo];
+  return { count: hi - lo + 1, spanMs, perSecond: spanMs > 0 ? ((hi - lo) * 1000) / spanMs : 0 };
 }

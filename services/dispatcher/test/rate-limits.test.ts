@@ -1,4 +1,5 @@
-import { maxInWindow, ratePerSecond, startHarness, type Harness } from './support';
+import { sendRate } from '@twillow/testing';
+import { maxInWindow, startHarness, type Harness } from './support';
 
 // Window counts and drain rate are timing on a shared 2-core CI host: one retry, logged, on a fresh
 // backlog with the mocks reset; a real regression fails twice.
@@ -36,8 +37,8 @@ describe('three dispatchers draining a backlog of 1,500 at 50/s per provider', (
     expect(h.statuses(ids)).toEqual({ sent: 1500 });
 
     const arrivals = await h.arrivals();
-    const whole = ratePerSecond(arrivals.flat());
-    const sustained = ratePerSecond(arrivals.flat(), 0.05, 0.95);
+    const whole = sendRate(arrivals.flat());
+    const sustained = sendRate(arrivals.flat(), 0.05, 0.95);
     // Reported for the record (the run's figures) before the assertions, asserted against the design's promise.
     const pct = (r: number) => `${((r / 150) * 100).toFixed(1)}% of 150/s`;
     process.stdout.write(

@@ -222,20 +222,6 @@ export function maxInWindow(times: number[], windowMs = 1000): number {
   return best;
 }
 
-/**
- * Sends per second between two points of the sorted `times` (ms): by default from the first to the
- * last; `from`/`to` (fractions of the count) measure the sustained rate, e.g. 0.05-0.95 leaves out
- * the start of a burst (the workers fetching their first jobs) and the last stragglers.
- */
-export function ratePerSecond(times: number[], from = 0, to = 1): { count: number; spanMs: number; perSecond: number } {
-  const t = [...times].sort((a, b) => a - b);
-  if (t.length < 2) return { count: t.length, spanMs: 0, perSecond: 0 };
-  const lo = Math.floor(from * (t.length - 1));
-  const hi = Math.ceil(to * (t.length - 1));
-  const spanMs = t[hi] - t[lo];
-  return { count: hi - lo + 1, spanMs, perSecond: spanMs > 0 ? ((hi - lo) * 1000) / spanMs : 0 };
-}
-
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /** A service of this repo running as its own process, started from its TypeScript entry point. */
