@@ -155,7 +155,8 @@ describe('sustained load at the binding rate limit (3 dispatchers)', () => {
 
         // DESIGN.md asks 95%. A slot is reused one window after its send's answer (1 s + 5 ms
         // margin + the answer's latency), so this can reach ~99%; measured 98.2-98.7% on this 2-core
-        // host, 98.2% with a busy loop taking one core.
+        // host (CI runs included), 98.2% with a busy loop taking one core, 95.2% once while apt-get
+        // was installing packages alongside.
         expect(dispatchRate).toBeGreaterThanOrEqual(0.95 * BINDING_LIMIT);
       } finally {
         sampling = false;
